@@ -1,0 +1,933 @@
+"""The AMI client: one socket, a reader thread, ActionID futures, event dispatch.
+
+Threads, per connection:
+
+* the **reader** only reads the socket and frames bytes into messages
+  (:class:`~amishell.protocol.Framer`). Frames carrying the ActionID of a waiting
+  action go straight to that action; everything else is queued raw. It never
+  parses headers of events, never calls user code and never touches a terminal,
+  so it keeps up with any server (Asterisk drops a session that reads slowly).
+* the **dispatcher** parses queued frames and calls ``event_callback`` (when one
+  is set), runs futures' done-callbacks and ``disconnect_callback``.
+* the **keep-alive** thread (with ``keepalive=seconds``) pings the server and
+  closes a session that stopped answering.
+
+Failures are returned, not raised: a manufactured ``Response: Error`` message,
+with :attr:`AMIClient.error` set for communication failures and timeouts. Only
+wrong arguments raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import re
+import socket
+import ssl
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import IO, Any
+
+from .message import Message
+from .protocol import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Framer,
+    LocalProtocolError,
+    parse_frame,
+    serialize,
+)
+from .transport import PlainTransport, TLSTransport, Transport, parse_host
+
+__all__ = ["AMIClient", "AMIError", "ActionFuture", "NOT_CONNECTED"]
+
+log = logging.getLogger("amishell")
+
+NOT_CONNECTED = "Not connected to Asterisk!"
+TIMED_OUT = "Timed out waiting for response"
+MASK = "********"
+_SECRET_KEYS = frozenset({"secret", "key"})
+_LIST_START = re.compile(rb"\nEventList:[ \t]*start", re.I)
+_LIST_COMPLETE = re.compile(rb"\nEventList:[ \t]*complete", re.I)
+_ORIGINATE_MARGIN = 5.0
+_DEFAULT_ORIGINATE_TIMEOUT = 30.0
+
+EventCallback = Callable[[Message], object]
+
+
+class AMIError(Exception):
+    """Raised by ``with AMIClient(...)`` when connecting fails."""
+
+
+def _error(text: str, action_id: str | None = None) -> Message:
+    pairs = [("Response", "Error")]
+    if action_id is not None:
+        pairs.append(("ActionID", action_id))
+    pairs.append(("Message", text))
+    return Message(pairs)
+
+
+class ActionFuture:
+    """The outcome of one action, matched by ActionID.
+
+    :meth:`result` waits for it; :meth:`cancel` stops waiting without forgetting
+    it, so a late response still reaches :meth:`add_done_callback` callbacks and
+    is never mistaken for another action's.
+    """
+
+    __slots__ = (
+        "action_id",
+        "action",
+        "_key",
+        "_client",
+        "_done",
+        "_response",
+        "_items",
+        "_complete",
+        "_message",
+        "_collecting",
+        "_last",
+        "_timeout",
+        "_callbacks",
+        "_lock",
+        "cancelled",
+        "timed_out",
+        "sent_at",
+        "done_at",
+    )
+
+    def __init__(
+        self, client: AMIClient | None, action_id: str, action: str, timeout: float
+    ) -> None:
+        self.action_id = action_id
+        self.action = action
+        self._key = action_id.encode("utf-8")
+        self._client = client
+        self._done = threading.Event()
+        self._response: bytes | None = None
+        self._items: list[bytes] = []
+        self._complete: bytes | None = None
+        self._message: Message | None = None
+        self._collecting = False
+        self._last = time.monotonic()
+        self._timeout = timeout
+        self._callbacks: list[Callable[[Message], object]] = []
+        self._lock = threading.Lock()
+        self.cancelled = False
+        self.timed_out = False
+        self.sent_at = self._last
+        self.done_at: float | None = None
+
+    # -- called by the reader -----------------------------------------------
+    def _set(self, message: Message | None = None) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            if message is not None:
+                self._message = message
+            self.done_at = time.monotonic()
+            self._done.set()
+            callbacks = list(self._callbacks)
+        if callbacks and self._client is not None:
+            self._client._run_callbacks(self, callbacks)
+
+    # -- public ---------------------------------------------------------------
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def elapsed(self) -> float:
+        end = self.done_at if self.done_at is not None else time.monotonic()
+        return end - self.sent_at
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds; True when the outcome is there."""
+        return self._done.wait(timeout)
+
+    def result(self, timeout: float | None = None) -> Message:
+        """The response (with ``.events``/``.complete`` for a list).
+
+        With ``timeout=None`` the client's policy applies: ``timeout`` seconds
+        since the last sign of this action (each list item restarts it). A
+        number waits at most that long. Either way, running out gives the
+        manufactured ``Timed out waiting for response`` error.
+        """
+        if timeout is not None:
+            if not self._done.wait(timeout):
+                return self._expire()
+            return self._build()
+        while not self._done.is_set():
+            remaining = self._last + self._timeout - time.monotonic()
+            if remaining <= 0:
+                return self._expire()
+            self._done.wait(remaining)
+        return self._build()
+
+    def cancel(self) -> None:
+        """Stop waiting. A late response still goes to the done-callbacks."""
+        self.cancelled = True
+
+    def add_done_callback(self, fn: Callable[[Message], object]) -> None:
+        """Call ``fn(message)`` on the dispatcher thread when the outcome is there."""
+        with self._lock:
+            if not self._done.is_set():
+                self._callbacks.append(fn)
+                return
+        if self._client is not None:
+            self._client._run_callbacks(self, [fn])
+        else:
+            fn(self._build())
+
+    # -- internals --------------------------------------------------------------
+    def _expire(self) -> Message:
+        self.timed_out = True
+        if self._client is not None:
+            self._client._set_error(TIMED_OUT)
+        return _error(TIMED_OUT, self.action_id)
+
+    def _build(self) -> Message:
+        with self._lock:
+            if self._message is None:
+                assert self._response is not None
+                msg = parse_frame(self._response)
+                if self._collecting:
+                    msg.events = [parse_frame(f) for f in self._items]
+                    msg.complete = parse_frame(self._complete) if self._complete else None
+                self._message = msg
+            return self._message
+
+
+def _fields(fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, headers: dict[str, Any]
+            ) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    if fields is not None:
+        pairs.extend(fields.items() if isinstance(fields, Mapping) else fields)
+    pairs.extend(headers.items())
+    return pairs
+
+
+class AMIClient:
+    """A client for the Asterisk Manager Interface.
+
+    ``AMIClient(username, secret, host="localhost", port=5038)`` does no I/O;
+    :meth:`connect` opens the connection and logs in.
+    """
+
+    def __init__(
+        self,
+        username: str | None,
+        secret: str | None,
+        host: str = "localhost",
+        port: int = 5038,
+        *,
+        action_id: int = 1,
+        debug: bool = False,
+        debug_file: IO[str] | None = None,
+        event_callback: EventCallback | None = None,
+        timeout: float = 30.0,
+        tls: bool | ssl.SSLContext = False,
+        auth: str = "plain",
+        events: str | None = None,
+        keepalive: float | None = None,
+        max_queue_bytes: int = 256 << 20,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        disconnect_callback: Callable[[str], object] | None = None,
+    ) -> None:
+        if username is None:
+            raise ValueError("Required parameter 'username' not defined")
+        if secret is None:
+            raise ValueError("Required parameter 'secret' not defined")
+        if auth not in ("plain", "md5"):
+            raise ValueError(f"auth must be 'plain' or 'md5', not {auth!r}")
+        if timeout is None or timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        self.username = username
+        self._secret = secret
+        self.host, self.port = parse_host(host, port)
+        self._next_id = int(action_id)
+        self.debug_file: IO[str] | None = debug_file if debug_file is not None else (
+            sys.stderr if debug else None
+        )
+        self.event_callback = event_callback
+        self.disconnect_callback = disconnect_callback
+        self.timeout = float(timeout)
+        self.tls = tls
+        self.auth = auth
+        self.events = events
+        self.keepalive = keepalive
+        self.max_queue_bytes = max_queue_bytes
+        self.max_message_size = max_message_size
+
+        self._error: str | None = None
+        self._connected = False
+        self._transport: Transport | None = None
+        self._id_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._pending: dict[bytes, ActionFuture] = {}
+        # Unclaimed frames (events, responses nobody waits for), oldest first.
+        self._inbox: collections.deque[bytes] = collections.deque()
+        self._inbox_bytes = 0
+        self._cv = threading.Condition(threading.Lock())
+        self._jobs: collections.deque[Callable[[], object]] = collections.deque()
+        self._outbox: collections.deque[Message] = collections.deque()
+        self._open_lists: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._generation = 0
+        self._debug_partial = b""
+        self._logging_off = False
+        self._leftover: list[bytes] = []
+        self._debug_queue: collections.deque[str] = collections.deque()
+        self._debug_cv = threading.Condition(threading.Lock())
+        self._debug_thread: threading.Thread | None = None
+        self.messages_received = 0
+        self.greeting: str | None = None
+        self.dropped_events = 0
+        self.events_received = 0
+        self.protocol_errors = 0
+        self.callback_errors = 0
+        self.last_latency: float | None = None
+        self.last_received: float | None = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def error(self) -> str | None:
+        """The last communication error, or None."""
+        return self._error
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def ami_version(self) -> str | None:
+        if self.greeting and "/" in self.greeting:
+            return self.greeting.rsplit("/", 1)[1]
+        return None
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._inbox_bytes
+
+    def _set_error(self, text: str) -> None:
+        self._error = text
+
+    def __repr__(self) -> str:
+        state = "connected" if self._connected else "not connected"
+        return (
+            f"<AMIClient {self.username}@{self.host}:{self.port} {state}"
+            f" tls={bool(self.tls)} auth={self.auth}>"
+        )
+
+    def __enter__(self) -> AMIClient:
+        if not self.connect():
+            raise AMIError(self._error or "Connection failed")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._connected:
+            self.disconnect()
+        self.close()
+
+    # --------------------------------------------------------------- connect
+    def connect(self) -> bool:
+        """Open the connection and log in. False on failure, with :attr:`error`."""
+        if self._connected:
+            return True
+        self.close()
+        try:
+            transport = self._open()
+        except _ConnectFailed as exc:
+            self._error = str(exc)
+            return False
+        self._transport = transport
+        self._stop = threading.Event()
+        self._generation += 1
+        self._connected = True
+        self._logging_off = False
+        self._error = None
+        self._start_threads(transport, self._generation)
+        if not self._login():
+            self.close()
+            return False
+        if self.keepalive:
+            self._spawn(self._keepalive_loop, "amishell-keepalive", self._generation)
+        return True
+
+    def _open(self) -> Transport:
+        where = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except TimeoutError:
+            raise _ConnectFailed(f"Connection failed: timed out connecting to {where}") from None
+        except OSError as exc:
+            raise _ConnectFailed(f"Connection failed: {_reason(exc)} ({where})") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport: Transport
+        try:
+            if self.tls:
+                context = self.tls if isinstance(self.tls, ssl.SSLContext) else (
+                    ssl.create_default_context()
+                )
+                tls = TLSTransport(sock, context, self.host)
+                tls.handshake()
+                transport = tls
+            else:
+                transport = PlainTransport(sock)
+            self._framer = Framer(greeting=True, max_message_size=self.max_message_size)
+            leftover = self._read_greeting(transport)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            raise _ConnectFailed(
+                f"Connection failed: TLS certificate of {where} did not verify:"
+                f" {exc.verify_message or exc.reason}"
+            ) from None
+        except ssl.SSLError as exc:
+            sock.close()
+            raise _ConnectFailed(
+                f"Connection failed: TLS handshake with {where} failed: {exc.reason or exc}"
+                " (is it a TLS port?)"
+            ) from None
+        except TimeoutError:
+            sock.close()
+            what = "TLS handshake or greeting" if self.tls else "the server's greeting"
+            raise _ConnectFailed(
+                f"Connection failed: no answer from {where} within {self.timeout:g}s"
+                f" waiting for {what}"
+            ) from None
+        except _ConnectFailed:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            raise _ConnectFailed(f"Connection failed: {_reason(exc)} ({where})") from None
+        sock.settimeout(None)
+        self._leftover = leftover
+        return transport
+
+    def _read_greeting(self, transport: Transport) -> list[bytes]:
+        framer = self._framer
+        frames: list[bytes] = []
+        while framer.greeting is None:
+            data = transport.recv()
+            if not data:
+                raise _ConnectFailed("Connection closed without input")
+            self._debug_in(data)
+            frames.extend(framer.feed(data))
+        self.greeting = str(framer.greeting)
+        if not framer.greeting.is_ami:
+            text = self.greeting if len(self.greeting) < 200 else self.greeting[:200] + "..."
+            raise _ConnectFailed(f"Unknown protocol: {text}")
+        return frames
+
+    def _login(self) -> bool:
+        if self.auth == "md5":
+            challenge = self.action({"Action": "Challenge", "AuthType": "MD5"})
+            if challenge.is_error or not challenge.value("Challenge"):
+                reason = challenge.value("Message") or "no challenge"
+                self._error = self._error or f"Login failed: {reason}"
+                return False
+            key = hashlib.md5(
+                (challenge.value("Challenge", "") or "").encode() + self._secret.encode()
+            ).hexdigest()
+            login: list[tuple[str, Any]] = [
+                ("Action", "Login"), ("AuthType", "MD5"), ("Username", self.username), ("Key", key)
+            ]
+        else:
+            login = [("Action", "Login"), ("Username", self.username), ("Secret", self._secret)]
+        if self.events is not None:
+            login.append(("Events", self.events))
+        reply = self.action(login)
+        if reply.is_error:
+            if reply.value("Message") in (TIMED_OUT, NOT_CONNECTED) or not self._connected:
+                self._error = f"Login failed: {reply.value('Message')}"
+            else:
+                self._error = f"Login failed: {reply.value('Message') or 'unknown reason'}"
+            return False
+        return True
+
+    # ------------------------------------------------------------- disconnect
+    def disconnect(self) -> bool:
+        """Log off and close. False on failure, with :attr:`error`."""
+        if not self._connected:
+            self._error = NOT_CONNECTED
+            self.close()
+            return False
+        self._logging_off = True
+        reply = self.action({"Action": "Logoff"})
+        ok = reply.value("Response", "") == "Goodbye"
+        if not ok:
+            self._error = f"Logoff failed: {reply.value('Message') or reply.value('Response')}"
+        self.close()
+        return ok
+
+    def close(self) -> None:
+        """Close the connection without logging off (idempotent)."""
+        transport = self._transport
+        self._transport = None
+        if transport is not None:
+            self._fail(None, transport)
+            transport.close()
+        self._stop.set()
+        with self._cv:
+            self._cv.notify_all()
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is not current:
+                thread.join(timeout=2.0)
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    # ---------------------------------------------------------------- actions
+    def _build(
+        self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, headers: dict[str, Any]
+    ) -> tuple[list[tuple[str, Any]], str]:
+        pairs = _fields(fields, headers)
+        action = None
+        for key, value in pairs:
+            low = key.lower() if isinstance(key, str) else ""
+            if low == "actionid":
+                raise ValueError("Do not pass an ActionID: it is assigned automatically")
+            if low == "action" and action is None:
+                action = value
+        if action is None or action == "":
+            raise ValueError("Required parameter 'Action' not defined")
+        return pairs, str(action)
+
+    def _timeout_for(self, action: str, pairs: list[tuple[str, Any]]) -> float:
+        if action.lower() != "originate":
+            return self.timeout
+        values = {k.lower(): v for k, v in pairs if isinstance(k, str)}
+        if str(values.get("async", "")).lower() in ("true", "yes", "1", "on"):
+            return self.timeout
+        try:
+            wait = float(values["timeout"]) / 1000.0
+        except (KeyError, TypeError, ValueError):
+            wait = _DEFAULT_ORIGINATE_TIMEOUT
+        return max(self.timeout, wait + _ORIGINATE_MARGIN)
+
+    def submit(
+        self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
+    ) -> ActionFuture:
+        """Send an action and return its :class:`ActionFuture` at once."""
+        pairs, action = self._build(fields, headers)
+        with self._id_lock:
+            action_id = str(self._next_id)
+            self._next_id += 1
+        pairs.append(("ActionID", action_id))
+        data = serialize(pairs)  # raises LocalProtocolError (a ValueError)
+        future = ActionFuture(self, action_id, action, self._timeout_for(action, pairs))
+        transport = self._transport
+        if transport is None or not self._connected:
+            self._error = NOT_CONNECTED
+            future._set(_error(NOT_CONNECTED, action_id))
+            return future
+        self._pending[future._key] = future
+        if not self._connected:  # dropped between the check and registering
+            self._pending.pop(future._key, None)
+            future._set(_error(self._error or NOT_CONNECTED, action_id))
+            return future
+        self._debug_out(pairs)
+        try:
+            transport.sendall(data)
+        except OSError as exc:
+            self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
+        return future
+
+    def action(
+        self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
+    ) -> Message:
+        """Send an action and wait for its response (and its event list)."""
+        return self.submit(fields, **headers).result()
+
+    def send_action(
+        self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
+    ) -> str | None:
+        """Send an action without waiting; its response goes to :meth:`read_response`."""
+        pairs, _action = self._build(fields, headers)
+        transport = self._transport
+        if transport is None or not self._connected:
+            self._error = NOT_CONNECTED
+            return None
+        with self._id_lock:
+            action_id = str(self._next_id)
+            self._next_id += 1
+        pairs.append(("ActionID", action_id))
+        data = serialize(pairs)
+        self._debug_out(pairs)
+        try:
+            transport.sendall(data)
+        except OSError as exc:
+            self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
+            return None
+        return action_id
+
+    def ping(self, timeout: float | None = None) -> float | None:
+        """Round-trip time of one Ping in seconds, or None (see :attr:`error`)."""
+        start = time.monotonic()
+        reply = self.submit({"Action": "Ping"}).result(timeout)
+        if reply.is_error:
+            return None
+        self.last_latency = time.monotonic() - start
+        return self.last_latency
+
+    # ----------------------------------------------------------- read_response
+    def read_response(self, timeout: float | None = None) -> Message | None:
+        """The next message no :meth:`action` is waiting for.
+
+        ``timeout=None`` waits forever; a number returns None when it passes.
+        On a dead connection, the manufactured read error once the queue is empty.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while True:
+                if self._outbox:
+                    return self._outbox.popleft()
+                if self._inbox and self.event_callback is None:
+                    frame = self._inbox.popleft()
+                    self._inbox_bytes -= len(frame)
+                    return parse_frame(frame)
+                if not self._connected:
+                    text = self._error or NOT_CONNECTED
+                    if self._transport is None and self._error is None:
+                        self._error = NOT_CONNECTED
+                    return _error(text)
+                if deadline is None:
+                    self._cv.wait()
+                else:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    self._cv.wait(remaining)
+
+    # ------------------------------------------------------------- the reader
+    def _start_threads(self, transport: Transport, generation: int) -> None:
+        leftover = self._leftover
+        self._leftover = []
+        if leftover:
+            self._route(leftover)
+        self._spawn(self._reader, "amishell-reader", transport)
+        self._spawn(self._dispatcher, "amishell-dispatcher", self._stop)
+
+    def _spawn(self, target: Callable[..., None], name: str, arg: Any) -> None:
+        thread = threading.Thread(target=target, args=(arg,), name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _reader(self, transport: Transport) -> None:
+        framer = self._framer
+        recv = transport.recv
+        debug = self.debug_file is not None
+        while True:
+            try:
+                data = recv()
+            except (OSError, ssl.SSLError) as exc:
+                self._fail(f"Reading from socket failed: {_reason(exc)}", transport)
+                return
+            if not data:
+                self._fail("Reading from socket failed: connection closed by the server", transport)
+                return
+            self.last_received = time.monotonic()
+            if debug:
+                self._debug_in(data)
+            frames = framer.feed(data)
+            if framer.errors:
+                for err in framer.errors:
+                    self.protocol_errors += 1
+                    log.warning("protocol error from %s: %s", self.host, err)
+                framer.errors.clear()
+            if frames:
+                self.messages_received += len(frames)
+                self._route(frames)
+
+    def _route(self, frames: list[bytes]) -> None:
+        """Hand frames to waiting actions; queue the rest (reader thread)."""
+        pending = self._pending
+        if pending:
+            unclaimed: list[bytes] = []
+            for frame in frames:
+                i = frame.find(b"\nActionID:")
+                future = None
+                if i >= 0:
+                    j = frame.find(b"\n", i + 10)
+                    key = (frame[i + 10 : j] if j >= 0 else frame[i + 10 :]).strip()
+                    future = pending.get(key)
+                if future is None:
+                    unclaimed.append(frame)
+                elif frame.startswith(b"Response:"):
+                    future._response = frame
+                    future._last = time.monotonic()
+                    if _LIST_START.search(frame):
+                        future._collecting = True
+                    else:
+                        pending.pop(key, None)
+                        future._set()
+                elif future._collecting:
+                    future._last = time.monotonic()
+                    if _LIST_COMPLETE.search(frame):
+                        future._complete = frame
+                        pending.pop(key, None)
+                        future._set()
+                    else:
+                        future._items.append(frame)
+                else:
+                    unclaimed.append(frame)
+            if not unclaimed:
+                return
+            frames = unclaimed
+        size = 0
+        for frame in frames:
+            size += len(frame)
+        with self._cv:
+            if self._inbox_bytes + size > self.max_queue_bytes:
+                frames = self._shed(frames)
+                size = sum(len(f) for f in frames)
+            self._inbox.extend(frames)
+            self._inbox_bytes += size
+            self._cv.notify_all()
+
+    def _shed(self, frames: list[bytes]) -> list[bytes]:
+        """Over the memory bound: keep responses, drop (and count) events."""
+        kept = [f for f in frames if f.startswith(b"Response:")]
+        self.dropped_events += len(frames) - len(kept)
+        return kept
+
+    def _fail(self, reason: str | None, transport: Transport) -> None:
+        """The connection is gone: wake everyone (idempotent)."""
+        with self._state_lock:
+            if transport is not self._transport and self._transport is not None:
+                return
+            was_connected = self._connected and not self._logging_off
+            self._connected = False
+            if reason is not None and was_connected:
+                self._error = reason
+            pending = list(self._pending.values())
+            self._pending.clear()
+        text = self._error or reason or NOT_CONNECTED
+        if reason is not None:
+            transport.shutdown()
+        for future in pending:
+            future._set(_error(text, future.action_id))
+        with self._cv:
+            self._cv.notify_all()
+            if reason is not None and was_connected and self.disconnect_callback is not None:
+                callback = self.disconnect_callback
+                self._jobs.append(lambda: callback(text))
+
+    # --------------------------------------------------------- the dispatcher
+    def _run_callbacks(self, future: ActionFuture, callbacks: list[Callable[[Message], object]]
+                       ) -> None:
+        def job() -> None:
+            message = future._build()
+            for fn in callbacks:
+                fn(message)
+
+        with self._cv:
+            self._jobs.append(job)
+            self._cv.notify_all()
+        if not any(t.name == "amishell-dispatcher" and t.is_alive() for t in self._threads):
+            self._drain_jobs()
+
+    def _drain_jobs(self) -> None:
+        while True:
+            with self._cv:
+                if not self._jobs:
+                    return
+                job = self._jobs.popleft()
+            self._safely(job)
+
+    def _safely(self, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception:
+            self.callback_errors += 1
+            log.exception("amishell callback raised")
+
+    def _dispatcher(self, stop: threading.Event) -> None:
+        cv = self._cv
+        while True:
+            with cv:
+                while not self._jobs and not (self._inbox and self.event_callback is not None):
+                    if stop.is_set():
+                        return
+                    cv.wait(0.5)
+                jobs = list(self._jobs)
+                self._jobs.clear()
+                if self.event_callback is not None and self._inbox:
+                    batch = list(self._inbox)
+                    self._inbox.clear()
+                    self._inbox_bytes = 0
+                else:
+                    batch = []
+            for job in jobs:
+                self._safely(job)
+            if batch:
+                self._dispatch(batch)
+
+    def _dispatch(self, frames: list[bytes]) -> None:
+        callback = self.event_callback
+        open_lists = self._open_lists
+        responses: list[Message] = []
+        for frame in frames:
+            message = parse_frame(frame)
+            if frame.startswith(b"Event:") and callback is not None:
+                if open_lists:
+                    aid = message.get("ActionID")
+                    if isinstance(aid, str) and aid in open_lists:
+                        if message.is_list_complete:
+                            open_lists.discard(aid)
+                        responses.append(message)
+                        continue
+                self.events_received += 1
+                try:
+                    callback(message)
+                except Exception:
+                    self.callback_errors += 1
+                    log.exception("amishell event_callback raised")
+            else:
+                if message.is_list_start and message.action_id:
+                    open_lists.add(message.action_id)
+                responses.append(message)
+            if responses and len(responses) > 64:
+                self._post(responses)
+                responses = []
+        if responses:
+            self._post(responses)
+
+    def _post(self, messages: list[Message]) -> None:
+        with self._cv:
+            self._outbox.extend(messages)
+            self._cv.notify_all()
+
+    # -------------------------------------------------------------- keep-alive
+    def _keepalive_loop(self, generation: int) -> None:
+        interval = float(self.keepalive or 0)
+        stop = self._stop
+        while not stop.wait(interval):
+            if not self._connected or generation != self._generation:
+                return
+            start = time.monotonic()
+            future = self.submit({"Action": "Ping"})
+            limit = min(self.timeout, max(interval, 5.0))
+            while not future.wait(limit):
+                if stop.is_set() or not self._connected:
+                    return
+                if self._busy_before(future):
+                    continue  # queued behind a long action (a synchronous Originate)
+                transport = self._transport
+                if transport is not None:
+                    self._fail(
+                        "Server stopped answering: no reply to a keep-alive Ping within"
+                        f" {time.monotonic() - start:.0f}s. Asterisk drops a session that reads"
+                        " too slowly, or the network or the server is down",
+                        transport,
+                    )
+                return
+            if not future.result().is_error:
+                self.last_latency = (future.done_at or time.monotonic()) - start
+
+    def _busy_before(self, ping: ActionFuture) -> bool:
+        """Is an earlier action still legitimately running (so the Ping waits behind it)?"""
+        now = time.monotonic()
+        for future in list(self._pending.values()):
+            if future is ping or future.sent_at > ping.sent_at:
+                continue
+            if future._last + future._timeout > now:
+                return True
+        return False
+
+    # ------------------------------------------------------------------- debug
+    def _debug_out(self, pairs: list[tuple[str, Any]]) -> None:
+        out = self.debug_file
+        if out is None:
+            return
+        lines = []
+        for key, value in pairs:
+            values = value if isinstance(value, list | tuple) else [value]
+            for v in values:
+                shown = MASK if str(key).lower() in _SECRET_KEYS else v
+                lines.append(f">> {key}: {shown}\n")
+        lines.append(">> \n")
+        self._debug_write("".join(lines))
+
+    def _debug_in(self, data: bytes) -> None:
+        if self.debug_file is None:
+            return
+        data = self._debug_partial + data
+        lines = data.split(b"\n")
+        self._debug_partial = lines.pop()
+        text = []
+        for raw in lines:
+            line = raw.rstrip(b"\r").decode("utf-8", "replace")
+            if line[:7].lower() == "secret:":
+                line = line[:7] + " " + MASK
+            text.append(f"<< {line}\n")
+        if text:
+            self._debug_write("".join(text))
+
+    def _debug_write(self, text: str) -> None:
+        """Queue transcript text; a thread of its own writes it (never the reader)."""
+        with self._debug_cv:
+            self._debug_queue.append(text)
+            self._debug_cv.notify()
+            if self._debug_thread is None or not self._debug_thread.is_alive():
+                self._debug_thread = threading.Thread(
+                    target=self._debug_writer, name="amishell-debug", daemon=True
+                )
+                self._debug_thread.start()
+
+    def _debug_writer(self) -> None:
+        while True:
+            with self._debug_cv:
+                while not self._debug_queue:
+                    if not self._debug_cv.wait(5.0) and not self._debug_queue:
+                        self._debug_thread = None
+                        return
+                chunks = list(self._debug_queue)
+                self._debug_queue.clear()
+            out = self.debug_file
+            if out is None:
+                continue
+            try:
+                out.write("".join(chunks))
+                out.flush()
+            except (OSError, ValueError):
+                pass
+
+    def flush_debug(self, timeout: float = 2.0) -> None:
+        """Wait until the debug transcript queued so far is written."""
+        deadline = time.monotonic() + timeout
+        while self._debug_queue and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.005)
+
+
+class _ConnectFailed(Exception):
+    pass
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by peer"
+    if isinstance(exc, BrokenPipeError):
+        return "broken pipe (the server closed the connection)"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host name ({exc.strerror})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[0].lower() + exc.strerror[1:]
+    return str(exc) or exc.__class__.__name__
+
+
+# Re-exported for convenience: a bad header raises this ValueError subclass.
+HeaderError = LocalProtocolError

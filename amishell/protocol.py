@@ -1,0 +1,419 @@
+"""The AMI wire format, sans-IO: bytes in, messages out; messages to bytes.
+
+No sockets, no threads, no clock. Three layers:
+
+* :class:`Framer` cuts a byte stream into whole messages (``bytes`` frames) and
+  the greeting line. It is what the client's reader thread runs: it does not
+  decode or parse headers, so it keeps up with any server.
+* :func:`parse_frame` turns one frame into a :class:`~amishell.message.Message`
+  (decoding UTF-8, falling back to latin-1 for the whole message).
+* :class:`Parser` combines both in the h11 style: ``feed(data)`` then
+  ``next_event()`` until it returns :data:`NEED_DATA`.
+
+:func:`serialize` turns a mapping or pairs into bytes, refusing header injection
+and the server's line limits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from .message import Message
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "GREETING_PREFIX",
+    "MAX_LINE_LENGTH",
+    "MAX_LINES",
+    "NEED_DATA",
+    "Framer",
+    "Greeting",
+    "LocalProtocolError",
+    "Parser",
+    "ProtocolError",
+    "decode",
+    "parse_frame",
+    "serialize",
+    "split_greeting",
+]
+
+GREETING_PREFIX: Final = "Asterisk Call Manager/"
+#: Longest line Asterisk accepts from a client, and most lines per message.
+MAX_LINE_LENGTH: Final = 1022
+MAX_LINES: Final = 128
+DEFAULT_MAX_MESSAGE_SIZE: Final = 1 << 20
+#: A greeting longer than this is not an AMI greeting.
+MAX_GREETING_LENGTH: Final = 4096
+LEGACY_END: Final = b"--END COMMAND--"
+_LEGACY_START: Final = b"Response: Follows"
+
+
+class ProtocolError(Exception):
+    """The peer broke the protocol (an oversized message, a bad greeting)."""
+
+
+class LocalProtocolError(ValueError):
+    """We were asked to send something the protocol cannot carry."""
+
+
+class Greeting(str):
+    """The server's first line, such as ``Asterisk Call Manager/13.0.0``."""
+
+    @property
+    def is_ami(self) -> bool:
+        return self.startswith(GREETING_PREFIX)
+
+    @property
+    def version(self) -> str:
+        return self[len(GREETING_PREFIX) :] if self.is_ami else ""
+
+
+class _NeedData:
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = _NeedData()
+
+
+# ---------------------------------------------------------------------------
+# Framing
+
+
+class Framer:
+    """Cuts a byte stream into message frames.
+
+    ``feed(data)`` returns the complete frames found so far, each the bytes of
+    one message without its closing empty line. Empty messages (stray blank
+    lines) are skipped. A legacy ``Response: Follows`` message is framed by its
+    ``--END COMMAND--`` line, so the empty lines inside its output do not cut it.
+
+    With ``greeting=True`` the first line is the greeting, available as
+    :attr:`greeting` once complete. An unfinished message larger than
+    ``max_message_size`` is discarded up to the next empty line and reported in
+    :attr:`errors` (a list of :class:`ProtocolError` the caller drains).
+    """
+
+    __slots__ = ("_tail", "_discarding", "_carry", "greeting", "errors", "max_message_size")
+
+    def __init__(
+        self, *, greeting: bool = False, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    ) -> None:
+        self._tail = b""
+        self._discarding = False
+        self._carry = b""
+        self.greeting: Greeting | None = None if greeting else Greeting("")
+        self.errors: list[ProtocolError] = []
+        self.max_message_size = max_message_size
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for an unfinished message."""
+        return len(self._tail)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self._discarding:
+            data = self._skip_discarded(data)
+            if not data:
+                return []
+        buf = self._tail + data if self._tail else data
+        if self.greeting is None:
+            buf = self._take_greeting(buf)
+            if self.greeting is None:
+                return []
+        # Fast path: every message ends in \r\n\r\n and none is a legacy one.
+        if (
+            len(buf) < 262144
+            and b"\n\n" not in buf
+            and _LEGACY_START not in buf
+            and buf.count(b"\n\r\n") == buf.count(b"\r\n\r\n")
+        ):
+            if buf[:1] in (b"\r", b"\n"):
+                buf = buf.lstrip(b"\r\n")
+            frames = buf.split(b"\r\n\r\n")
+            self._tail = frames.pop()
+            if b"\r\n\r\n\r\n" in buf or b"" in frames:
+                frames = [f.lstrip(b"\r\n") for f in frames]
+                frames = [f for f in frames if f]
+        else:
+            frames = self._slow(buf)
+        if len(self._tail) > self.max_message_size:
+            self._overflow()
+        return frames
+
+    def _take_greeting(self, buf: bytes) -> bytes:
+        nl = buf.find(b"\n")
+        if nl < 0:
+            if len(buf) > MAX_GREETING_LENGTH:
+                self.greeting = Greeting(decode(buf[:MAX_GREETING_LENGTH]))
+                self._tail = b""
+                return b""
+            self._tail = buf
+            return b""
+        line = buf[:nl].rstrip(b"\r")
+        self.greeting = Greeting(decode(line[:MAX_GREETING_LENGTH]))
+        self._tail = b""
+        return buf[nl + 1 :]
+
+    def _slow(self, buf: bytes) -> list[bytes]:
+        """Line by line: bare ``\\n`` endings and legacy Command output."""
+        frames: list[bytes] = []
+        pos = 0
+        start = 0
+        in_frame = False
+        legacy = False
+        find = buf.find
+        while True:
+            nl = find(b"\n", pos)
+            if nl < 0:
+                break
+            end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+            if legacy:
+                if buf[pos:end].rstrip().endswith(LEGACY_END):
+                    frames.append(buf[start:end])
+                    legacy = in_frame = False
+                    start = nl + 1
+            elif end == pos:
+                if in_frame:
+                    frames.append(buf[start:pos].rstrip(b"\r\n"))
+                    in_frame = False
+                start = nl + 1
+            elif not in_frame:
+                in_frame = True
+                start = pos
+                legacy = buf.startswith(_LEGACY_START, pos)
+            pos = nl + 1
+        self._tail = buf[start:]
+        return frames
+
+    def _overflow(self) -> None:
+        size = len(self._tail)
+        self.errors.append(
+            ProtocolError(
+                f"message too large: more than {self.max_message_size} bytes without an"
+                f" end ({size} buffered); discarding it up to the next empty line"
+            )
+        )
+        last = self._tail[-2:]
+        self._tail = b""
+        self._discarding = True
+        self._carry = last
+
+    def _skip_discarded(self, data: bytes) -> bytes:
+        joined = self._carry + data
+        best = -1
+        for pattern in (b"\n\n", b"\n\r\n"):
+            i = joined.find(pattern)
+            if i >= 0 and (best < 0 or i < best):
+                best = i + len(pattern)
+        if best < 0:
+            self._carry = joined[-2:]
+            return b""
+        self._discarding = False
+        self._carry = b""
+        return joined[best:]
+
+
+# ---------------------------------------------------------------------------
+# Parsing a frame
+
+_HEADER = re.compile(r"^([^:\r\n]+):[ \t]*([^\r\n]*)", re.M)
+_OUTPUT_HEADER = re.compile(r"^([^:\r\n]+):([^\r\n]*)", re.M)
+
+
+def decode(data: bytes) -> str:
+    """UTF-8, or latin-1 when the bytes are not valid UTF-8 (never fails)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_frame(frame: bytes) -> Message:
+    """Parse one framed message (from :class:`Framer`) into a Message."""
+    try:
+        text = frame.decode("utf-8")
+    except UnicodeDecodeError:
+        text = frame.decode("latin-1")
+    # Fast path: CRLF lines, each "Key: value" with one space, keys distinct.
+    if ":  " not in text and ": \t" not in text and "Output:" not in text:
+        lines = text.split("\r\n")
+        if text.count("\n") == len(lines) - 1:
+            try:
+                m = Message._from_wire(frame, [line.split(": ", 1) for line in lines])
+            except ValueError:
+                pass
+            else:
+                if len(m) == len(lines) and ":" not in "".join(m):
+                    return m
+    return _parse_slow(frame, text)
+
+
+def _parse_slow(frame: bytes, text: str) -> Message:
+    if text.startswith("Response: Follows"):
+        return Message(_parse_legacy(text), raw=frame)
+    if "Output:" in text:
+        return Message(_parse_with_output(text), raw=frame)
+    return Message(_HEADER.findall(text), raw=frame)
+
+
+def _parse_with_output(text: str) -> list[tuple[str, str]]:
+    # Output lines keep their indentation: only the one space after the colon goes.
+    pairs: list[tuple[str, str]] = []
+    for key, value in _OUTPUT_HEADER.findall(text):
+        if key == "Output":
+            pairs.append((key, value[1:] if value.startswith(" ") else value))
+        else:
+            pairs.append((key, value.lstrip(" \t")))
+    return pairs
+
+
+def _parse_legacy(text: str) -> list[tuple[str, str]]:
+    """``Response: Follows``: CRLF headers, then raw output up to the end marker."""
+    lines = text.split("\n")
+    pairs: list[tuple[str, str]] = [("Response", "Follows")]
+    i = 1
+    while i < len(lines):
+        line = lines[i]
+        if not line.endswith("\r") or ":" not in line:
+            break
+        key, _, value = line[:-1].partition(":")
+        pairs.append((key, value.lstrip(" \t")))
+        i += 1
+    output = lines[i:]
+    if output and output[-1].rstrip().endswith("--END COMMAND--"):
+        last = output.pop().rstrip()[: -len("--END COMMAND--")]
+        if last:
+            output.append(last)
+    pairs.extend(("Output", line.rstrip("\r")) for line in output)
+    return pairs
+
+
+# ---------------------------------------------------------------------------
+# The h11-style combined parser
+
+
+class Parser:
+    """Feed bytes, then call :meth:`next_event` until it returns ``NEED_DATA``.
+
+    Events are a :class:`Greeting` (first, when ``greeting=True``), then
+    :class:`Message` objects, with a :class:`ProtocolError` instance in the
+    stream where an oversized message was discarded.
+    """
+
+    def __init__(
+        self, *, greeting: bool = True, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    ) -> None:
+        self._framer = Framer(greeting=greeting, max_message_size=max_message_size)
+        self._pending: list[Greeting | Message | ProtocolError] = []
+        self._greeting_sent = not greeting
+        self._index = 0
+
+    def feed(self, data: bytes) -> None:
+        frames = self._framer.feed(data)
+        if not self._greeting_sent and self._framer.greeting is not None:
+            self._greeting_sent = True
+            self._pending.append(self._framer.greeting)
+        if self._framer.errors:
+            self._pending.extend(self._framer.errors)
+            self._framer.errors.clear()
+        self._pending.extend(parse_frame(f) for f in frames)
+
+    def next_event(self) -> Greeting | Message | ProtocolError | _NeedData:
+        if self._index < len(self._pending):
+            item = self._pending[self._index]
+            self._index += 1
+            if self._index == len(self._pending):
+                self._pending.clear()
+                self._index = 0
+            return item
+        return NEED_DATA
+
+    def events(self) -> list[Greeting | Message | ProtocolError]:
+        """Every event available now."""
+        out = self._pending[self._index :]
+        self._pending = []
+        self._index = 0
+        return out
+
+    @property
+    def buffered(self) -> int:
+        return self._framer.buffered
+
+
+def split_greeting(data: bytes) -> tuple[Greeting | None, bytes]:
+    """Split a greeting line off ``data``: ``(greeting, rest)`` or ``(None, data)``."""
+    nl = data.find(b"\n")
+    if nl < 0:
+        return None, data
+    return Greeting(decode(data[:nl].rstrip(b"\r"))), data[nl + 1 :]
+
+
+# ---------------------------------------------------------------------------
+# Serializing
+
+Fields = Mapping[str, Any] | Iterable[tuple[str, Any]]
+
+
+def _pairs(fields: Fields) -> list[tuple[str, str]]:
+    items = fields.items() if isinstance(fields, Mapping) else fields
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            out.extend((key, _text(key, v)) for v in value)
+        else:
+            out.append((key, _text(key, value)))
+    return out
+
+
+def _text(key: str, value: Any) -> str:
+    if isinstance(value, bytes):
+        raise LocalProtocolError(f"header {key!r}: give text, not bytes")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def check_header(key: str, value: str) -> None:
+    """Raise LocalProtocolError for a header that cannot be sent as is."""
+    if not isinstance(key, str) or not key:
+        raise LocalProtocolError("header name must be a non-empty string")
+    if ":" in key or any(c.isspace() for c in key):
+        raise LocalProtocolError(f"header name {key!r} may not contain ':' or spaces")
+    if "\r" in value or "\n" in value:
+        raise LocalProtocolError(
+            f"the value of {key!r} contains a line break, which would end the header"
+        )
+    if len(key) + 2 + len(value) > MAX_LINE_LENGTH:
+        raise LocalProtocolError(
+            f"header {key!r} is {len(key) + 2 + len(value)} characters long;"
+            f" Asterisk accepts at most {MAX_LINE_LENGTH} per line"
+        )
+
+
+def serialize(fields: Fields) -> bytes:
+    """A mapping or (key, value) pairs as wire bytes; lists repeat a header.
+
+    Raises :class:`LocalProtocolError` (a ValueError) for header injection, an
+    over-long line or too many lines.
+    """
+    pairs = _pairs(fields)
+    if len(pairs) > MAX_LINES - 1:
+        raise LocalProtocolError(
+            f"{len(pairs)} headers; Asterisk accepts at most {MAX_LINES} lines per message"
+        )
+    parts = []
+    for key, value in pairs:
+        check_header(key, value)
+        parts.append(f"{key}: {value}\r\n")
+    parts.append("\r\n")
+    return "".join(parts).encode("utf-8")
+
+
+def format_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:
+    """Pairs as wire bytes with no checks (for servers and tests)."""
+    return ("".join(f"{k}: {v}\r\n" for k, v in pairs) + "\r\n").encode("utf-8")

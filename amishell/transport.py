@@ -1,0 +1,148 @@
+"""Byte transports for the client: plain TCP and TLS.
+
+TLS runs over memory BIOs (:class:`ssl.SSLObject`) so that one thread can read
+while others write: the OpenSSL object is only touched under a short lock and the
+socket itself is read and written outside it.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+
+__all__ = ["Transport", "PlainTransport", "TLSTransport", "parse_host"]
+
+RECV_SIZE = 262144
+
+
+class Transport:
+    """The interface the client needs: recv, sendall, close."""
+
+    sock: socket.socket
+
+    def recv(self) -> bytes:
+        raise NotImplementedError
+
+    def sendall(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Wake a blocked reader: the peer and the reader both see end-of-file."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.shutdown()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class PlainTransport(Transport):
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._send_lock = threading.Lock()
+
+    def recv(self) -> bytes:
+        return self.sock.recv(RECV_SIZE)
+
+    def sendall(self, data: bytes) -> None:
+        with self._send_lock:
+            self.sock.sendall(data)
+
+
+class TLSTransport(Transport):
+    def __init__(
+        self, sock: socket.socket, context: ssl.SSLContext, server_hostname: str | None
+    ) -> None:
+        self.sock = sock
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._obj = context.wrap_bio(
+            self._incoming, self._outgoing, server_hostname=server_hostname
+        )
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+
+    def handshake(self) -> None:
+        """Blocking handshake (the socket's timeout applies)."""
+        while True:
+            try:
+                self._obj.do_handshake()
+            except ssl.SSLWantReadError:
+                self._flush()
+                data = self.sock.recv(RECV_SIZE)
+                if not data:
+                    raise ConnectionError(
+                        "the server closed the connection during the TLS handshake"
+                    ) from None
+                self._incoming.write(data)
+            else:
+                self._flush()
+                return
+
+    def _flush(self) -> None:
+        with self._send_lock:
+            with self._lock:
+                out = self._outgoing.read()
+            if out:
+                self.sock.sendall(out)
+
+    def recv(self) -> bytes:
+        while True:
+            with self._lock:
+                try:
+                    return self._obj.read(RECV_SIZE)
+                except ssl.SSLWantReadError:
+                    pending_out = self._outgoing.pending
+                except ssl.SSLZeroReturnError:
+                    return b""
+            if pending_out:
+                self._flush()
+            data = self.sock.recv(RECV_SIZE)
+            if not data:
+                return b""
+            with self._lock:
+                self._incoming.write(data)
+
+    def sendall(self, data: bytes) -> None:
+        with self._send_lock:
+            with self._lock:
+                self._obj.write(data)
+                out = self._outgoing.read()
+            self.sock.sendall(out)
+
+
+def parse_host(host: str, port: int) -> tuple[str, int]:
+    """``name``, ``name:port``, ``[v6addr]:port``, ``[v6addr]`` or a bare IPv6 literal."""
+    host = host.strip()
+    if not host:
+        raise ValueError("empty host name")
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise ValueError(f"unterminated '[' in host {host!r}")
+        name, rest = host[1:end], host[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"unexpected text after ']' in host {host!r}")
+            return name, _port(rest[1:], host)
+        return name, port
+    if host.count(":") == 1:
+        name, _, p = host.partition(":")
+        return name, _port(p, host)
+    return host, port
+
+
+def _port(text: str, host: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"bad port {text!r} in host {host!r}") from None
+    if not 0 < value < 65536:
+        raise ValueError(f"port {value} out of range in host {host!r}")
+    return value
