@@ -14,7 +14,6 @@ from typing import Any
 __all__ = ["Message", "HeaderValue"]
 
 HeaderValue = str | list[str]
-_new = dict.__new__
 
 
 class Message(dict[str, HeaderValue]):
@@ -55,30 +54,32 @@ class Message(dict[str, HeaderValue]):
         self._complete = None
         self.raw = raw
 
-    @classmethod
-    def _from_wire(cls, raw: bytes, pairs: list[list[str]]) -> Message:
-        """Fast construction for a frame whose keys are all distinct."""
-        m = _new(cls)
-        dict.update(m, pairs)  # type: ignore[arg-type]
-        m._headers = None
-        m._events = None
-        m._complete = None
-        m.raw = raw
-        return m
+    # Messages built by the parser's fast path (all keys distinct) set only
+    # ``raw``; the other slots are filled on first access.
 
     @property
     def headers(self) -> list[tuple[str, str]]:
         """The (key, value) pairs in wire order, repeated keys included."""
-        if self._headers is None:
-            self._headers = [(k, v) for k, v in dict.items(self) if isinstance(v, str)]
-        return self._headers
+        try:
+            headers = self._headers
+        except AttributeError:
+            headers = None
+        if headers is None:
+            headers = self._headers = [
+                (k, v) for k, v in dict.items(self) if isinstance(v, str)
+            ]
+        return headers
 
     @property
     def events(self) -> list[Message]:
         """Items of an event list (events carrying this response's ActionID)."""
-        if self._events is None:
-            self._events = []
-        return self._events
+        try:
+            events = self._events
+        except AttributeError:
+            events = None
+        if events is None:
+            events = self._events = []
+        return events
 
     @events.setter
     def events(self, value: list[Message]) -> None:
@@ -87,7 +88,10 @@ class Message(dict[str, HeaderValue]):
     @property
     def complete(self) -> Message | None:
         """The closing ``...Complete`` event of an event list, or None."""
-        return self._complete
+        try:
+            return self._complete
+        except AttributeError:
+            return None
 
     @complete.setter
     def complete(self, value: Message | None) -> None:
@@ -160,13 +164,13 @@ class Message(dict[str, HeaderValue]):
     def to_json(self) -> dict[str, Any]:
         """A plain structure for JSON: the dict, plus ``events``/``complete`` for lists."""
         out: dict[str, Any] = dict(self)
-        if self._events or self._complete is not None:
+        if self.events or self.complete is not None:
             out["events"] = [dict(e) for e in self.events]
             out["complete"] = dict(self.complete) if self.complete is not None else None
         return out
 
     def __repr__(self) -> str:
-        extra = f", events={len(self._events)}" if self._events else ""
+        extra = f", events={len(self.events)}" if self.events else ""
         return f"Message({dict.__repr__(self)}{extra})"
 
     def __reduce__(self) -> Any:

@@ -123,19 +123,19 @@ class Framer:
             buf = self._take_greeting(buf)
             if self.greeting is None:
                 return []
-        # Fast path: every message ends in \r\n\r\n and none is a legacy one.
+        # Fast path: every line ends in \r\n (so the first \r\n\r\n is the first
+        # empty line) and no message is a legacy one.
         if (
             len(buf) < 262144
-            and b"\n\n" not in buf
             and _LEGACY_START not in buf
-            and buf.count(b"\n\r\n") == buf.count(b"\r\n\r\n")
+            and buf.count(b"\n") == buf.count(b"\r\n")
         ):
             if buf[:1] in (b"\r", b"\n"):
-                buf = buf.lstrip(b"\r\n")
+                buf = _skip_empty_lines(buf)
             frames = buf.split(b"\r\n\r\n")
             self._tail = frames.pop()
             if b"\r\n\r\n\r\n" in buf or b"" in frames:
-                frames = [f.lstrip(b"\r\n") for f in frames]
+                frames = [_skip_empty_lines(f) for f in frames]
                 frames = [f for f in frames if f]
         else:
             frames = self._slow(buf)
@@ -162,6 +162,7 @@ class Framer:
         frames: list[bytes] = []
         pos = 0
         start = 0
+        last_end = 0
         in_frame = False
         legacy = False
         find = buf.find
@@ -177,13 +178,15 @@ class Framer:
                     start = nl + 1
             elif end == pos:
                 if in_frame:
-                    frames.append(buf[start:pos].rstrip(b"\r\n"))
+                    frames.append(buf[start:last_end])
                     in_frame = False
                 start = nl + 1
-            elif not in_frame:
-                in_frame = True
-                start = pos
-                legacy = buf.startswith(_LEGACY_START, pos)
+            else:
+                if not in_frame:
+                    in_frame = True
+                    start = pos
+                    legacy = buf.startswith(_LEGACY_START, pos)
+                last_end = end
             pos = nl + 1
         self._tail = buf[start:]
         return frames
@@ -216,9 +219,23 @@ class Framer:
         return joined[best:]
 
 
+def _skip_empty_lines(buf: bytes) -> bytes:
+    """``buf`` without its leading empty lines (``\\r\\n`` or ``\\n``)."""
+    i = 0
+    while True:
+        if buf.startswith(b"\r\n", i):
+            i += 2
+        elif buf.startswith(b"\n", i):
+            i += 1
+        else:
+            return buf[i:] if i else buf
+
+
 # ---------------------------------------------------------------------------
 # Parsing a frame
 
+_new_message = dict.__new__
+_update = dict.update
 _HEADER = re.compile(r"^([^:\r\n]+):[ \t]*([^\r\n]*)", re.M)
 _OUTPUT_HEADER = re.compile(r"^([^:\r\n]+):([^\r\n]*)", re.M)
 
@@ -241,12 +258,14 @@ def parse_frame(frame: bytes) -> Message:
     if ":  " not in text and ": \t" not in text and "Output:" not in text:
         lines = text.split("\r\n")
         if text.count("\n") == len(lines) - 1:
+            m = _new_message(Message)
             try:
-                m = Message._from_wire(frame, [line.split(": ", 1) for line in lines])
+                _update(m, [line.split(": ", 1) for line in lines])  # type: ignore[misc]
             except ValueError:
                 pass
             else:
-                if len(m) == len(lines) and ":" not in "".join(m):
+                if len(m) == len(lines) and ":" not in "".join(m) and "" not in m:
+                    m.raw = frame
                     return m
     return _parse_slow(frame, text)
 
@@ -316,10 +335,11 @@ class Parser:
         if not self._greeting_sent and self._framer.greeting is not None:
             self._greeting_sent = True
             self._pending.append(self._framer.greeting)
+        # An oversized message is detected at the end of a feed: after its frames.
+        self._pending.extend(parse_frame(f) for f in frames)
         if self._framer.errors:
             self._pending.extend(self._framer.errors)
             self._framer.errors.clear()
-        self._pending.extend(parse_frame(f) for f in frames)
 
     def next_event(self) -> Greeting | Message | ProtocolError | _NeedData:
         if self._index < len(self._pending):
@@ -388,9 +408,12 @@ def check_header(key: str, value: str) -> None:
         raise LocalProtocolError(
             f"the value of {key!r} contains a line break, which would end the header"
         )
-    if len(key) + 2 + len(value) > MAX_LINE_LENGTH:
+    size = len(key) + 2 + len(value)
+    if size > MAX_LINE_LENGTH // 4 and not (key.isascii() and value.isascii()):
+        size = len(key.encode("utf-8", "replace")) + 2 + len(value.encode("utf-8", "replace"))
+    if size > MAX_LINE_LENGTH:
         raise LocalProtocolError(
-            f"header {key!r} is {len(key) + 2 + len(value)} characters long;"
+            f"header {key!r} is {size} bytes long;"
             f" Asterisk accepts at most {MAX_LINE_LENGTH} per line"
         )
 
