@@ -185,7 +185,7 @@ class Framer:
                 if not in_frame:
                     in_frame = True
                     start = pos
-                    legacy = buf.startswith(_LEGACY_START, pos)
+                    legacy = buf[pos:end].rstrip() == _LEGACY_START
                 last_end = end
             pos = nl + 1
         self._tail = buf[start:]
@@ -271,7 +271,9 @@ def parse_frame(frame: bytes) -> Message:
 
 
 def _parse_slow(frame: bytes, text: str) -> Message:
-    if text.startswith("Response: Follows"):
+    if text.startswith("Response: Follows") and text.partition("\n")[0].rstrip() == (
+        "Response: Follows"
+    ):
         return Message(_parse_legacy(text), raw=frame)
     if "Output:" in text:
         return Message(_parse_with_output(text), raw=frame)
