@@ -283,6 +283,7 @@ class AMIClient:
         self._debug_queue: collections.deque[str] = collections.deque()
         self._debug_cv = threading.Condition(threading.Lock())
         self._debug_thread: threading.Thread | None = None
+        self._debug_closing = False
         self.messages_received = 0
         self.greeting: str | None = None
         self.dropped_events = 0
@@ -445,7 +446,11 @@ class AMIClient:
             login = [("Action", "Login"), ("Username", self.username), ("Secret", self._secret)]
         if self.events is not None:
             login.append(("Events", self.events))
-        reply = self.action(login)
+        try:
+            reply = self.action(login)
+        except LocalProtocolError as exc:  # a line break in the secret, an over-long name
+            self._error = f"Login failed: {exc}"
+            return False
         if reply.is_error:
             if reply.value("Message") in (TIMED_OUT, NOT_CONNECTED) or not self._connected:
                 self._error = f"Login failed: {reply.value('Message')}"
@@ -484,6 +489,14 @@ class AMIClient:
             if thread is not current:
                 thread.join(timeout=2.0)
         self._threads = [t for t in self._threads if t.is_alive()]
+        if not any(t.name == "amishell-dispatcher" for t in self._threads):
+            self._drain_jobs()  # callbacks queued while the dispatcher was ending
+        with self._debug_cv:  # the transcript writer finishes its queue, then ends
+            self._debug_closing = True
+            self._debug_cv.notify()
+            writer = self._debug_thread
+        if writer is not None and writer is not current:
+            writer.join(timeout=2.0)
 
     # ---------------------------------------------------------------- actions
     def _build(
@@ -650,6 +663,9 @@ class AMIClient:
     def _route(self, frames: list[bytes]) -> None:
         """Hand frames to waiting actions; queue the rest (reader thread)."""
         pending = self._pending
+        # Futures are completed after the unclaimed frames are queued, so that
+        # whatever arrived before a response is there when its action returns.
+        finished: list[ActionFuture] = []
         if pending:
             unclaimed: list[bytes] = []
             for frame in frames:
@@ -668,34 +684,41 @@ class AMIClient:
                         future._collecting = True
                     else:
                         pending.pop(key, None)
-                        future._set()
+                        finished.append(future)
                 elif future._collecting:
                     future._last = time.monotonic()
                     if _LIST_COMPLETE.search(frame):
                         future._complete = frame
                         pending.pop(key, None)
-                        future._set()
+                        finished.append(future)
                     else:
                         future._items.append(frame)
                 else:
                     unclaimed.append(frame)
-            if not unclaimed:
-                return
             frames = unclaimed
-        size = 0
-        for frame in frames:
-            size += len(frame)
-        with self._cv:
-            if self._inbox_bytes + size > self.max_queue_bytes:
-                frames = self._shed(frames)
-                size = sum(len(f) for f in frames)
-            self._inbox.extend(frames)
-            self._inbox_bytes += size
-            self._cv.notify_all()
+        if frames:
+            size = 0
+            for frame in frames:
+                size += len(frame)
+            with self._cv:
+                if self._inbox_bytes + size > self.max_queue_bytes:
+                    frames = self._shed(frames)
+                    size = sum(len(f) for f in frames)
+                self._inbox.extend(frames)
+                self._inbox_bytes += size
+                self._cv.notify_all()
+        for future in finished:
+            future._set()
 
     def _shed(self, frames: list[bytes]) -> list[bytes]:
-        """Over the memory bound: keep responses, drop (and count) events."""
-        kept = [f for f in frames if f.startswith(b"Response:")]
+        """Over the memory bound: keep responses and the events that still fit;
+        drop (and count) the others."""
+        room = self.max_queue_bytes - self._inbox_bytes
+        kept = []
+        for frame in frames:
+            if frame.startswith(b"Response:") or len(frame) <= room:
+                kept.append(frame)
+                room -= len(frame)
         self.dropped_events += len(frames) - len(kept)
         return kept
 
@@ -876,6 +899,7 @@ class AMIClient:
         """Queue transcript text; a thread of its own writes it (never the reader)."""
         with self._debug_cv:
             self._debug_queue.append(text)
+            self._debug_closing = False
             self._debug_cv.notify()
             if self._debug_thread is None or not self._debug_thread.is_alive():
                 self._debug_thread = threading.Thread(
@@ -887,7 +911,9 @@ class AMIClient:
         while True:
             with self._debug_cv:
                 while not self._debug_queue:
-                    if not self._debug_cv.wait(5.0) and not self._debug_queue:
+                    if self._debug_closing or (
+                        not self._debug_cv.wait(5.0) and not self._debug_queue
+                    ):
                         self._debug_thread = None
                         return
                 chunks = list(self._debug_queue)

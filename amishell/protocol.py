@@ -251,11 +251,13 @@ def decode(data: bytes) -> str:
 def parse_frame(frame: bytes) -> Message:
     """Parse one framed message (from :class:`Framer`) into a Message."""
     try:
-        text = frame.decode("utf-8")
+        text = frame.decode()
     except UnicodeDecodeError:
         text = frame.decode("latin-1")
     # Fast path: CRLF lines, each "Key: value" with one space, keys distinct.
-    if ":  " not in text and ": \t" not in text and "Output:" not in text:
+    # (Output lines keep their indentation: an indented one has ":  " and a
+    # repeated Output key fails the distinct-keys check, so both go the slow way.)
+    if ":  " not in text and ": \t" not in text:
         lines = text.split("\r\n")
         if text.count("\n") == len(lines) - 1:
             m = _new_message(Message)

@@ -1,0 +1,570 @@
+"""AMIClient: events, callbacks, event lists, routing by ActionID, timeouts,
+concurrency, a dropped connection and futures."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from servers import USERNAME, Pool, Session, standard
+
+from amishell import Message
+
+T = 2.0
+
+
+@pytest.fixture
+def pool() -> Iterator[Pool]:
+    with Pool() as p:
+        yield p
+
+
+def event(name: str, **headers: str) -> list[tuple[str, str]]:
+    return [("Event", name), ("Privilege", "call,all"), *headers.items()]
+
+
+def booted(session: Session, msg: Message) -> None:
+    """Like Asterisk: events follow a successful Login."""
+    standard(session, msg)
+    if msg.value("Action") == "Login" and session.authenticated:
+        session.send(event("FullyBooted", Status="Fully Booted"))
+        session.send(event("SuccessfulAuth", AccountID=USERNAME))
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = T) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+# -------------------------------------------------------------------- events
+
+
+def test_events_are_queued_for_read_response_without_callback(pool) -> None:
+    client = pool.client(pool.server(booted))
+    assert client.connect()
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+    first = client.read_response(timeout=T)
+    second = client.read_response(timeout=T)
+    assert first is not None and first.is_event and first["Event"] == "FullyBooted"
+    assert second is not None and second["Event"] == "SuccessfulAuth"
+    assert client.read_response(timeout=0.05) is None
+
+
+def test_events_go_to_callback_on_a_dispatcher_thread(pool) -> None:
+    seen: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    def callback(msg: Message) -> None:
+        seen.append((msg["Event"], threading.current_thread().name))
+        if len(seen) == 2:
+            done.set()
+
+    client = pool.client(pool.server(booted), event_callback=callback)
+    assert client.connect()
+    assert done.wait(T)
+    assert [name for name, _ in seen] == ["FullyBooted", "SuccessfulAuth"]
+    threads = {thread for _, thread in seen}
+    assert threading.current_thread().name not in threads
+    assert "amishell-reader" not in threads
+    assert client.events_received == 2
+    assert client.read_response(timeout=0.05) is None  # events went to the callback only
+
+
+def test_callback_may_call_action(pool) -> None:
+    replies: list[Message] = []
+    done = threading.Event()
+
+    def callback(msg: Message) -> None:
+        if msg["Event"] == "FullyBooted":
+            replies.append(client.action(Action="Ping"))
+            done.set()
+
+    client = pool.client(pool.server(booted), event_callback=callback)
+    assert client.connect()
+    assert done.wait(T)
+    assert replies[0]["Ping"] == "Pong"
+    assert replies[0]["ActionID"] == "2"
+
+
+def test_callback_exception_is_logged_and_delivery_continues(
+    pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+    done = threading.Event()
+
+    def callback(msg: Message) -> None:
+        seen.append(msg["Event"])
+        if msg["Event"] == "FullyBooted":
+            raise RuntimeError("callback broke")
+        done.set()
+
+    client = pool.client(pool.server(booted), event_callback=callback)
+    with caplog.at_level(logging.ERROR, logger="amishell"):
+        assert client.connect()
+        assert done.wait(T)
+    assert seen == ["FullyBooted", "SuccessfulAuth"]
+    assert "callback broke" in caplog.text
+    assert client.callback_errors == 1
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+
+
+def test_blocking_callback_does_not_hold_up_responses(pool) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def callback(msg: Message) -> None:
+        entered.set()
+        release.wait(5.0)
+
+    client = pool.client(pool.server(booted), event_callback=callback)
+    try:
+        assert client.connect()
+        assert entered.wait(T)
+        for _ in range(3):
+            assert client.action(Action="Ping")["Ping"] == "Pong"
+        assert not release.is_set()  # the callback is still blocked
+    finally:
+        release.set()
+
+
+class _SlowReaderLock:
+    """The client's condition, entered a little late by the socket reader."""
+
+    def __init__(self, cv: Any) -> None:
+        self.cv = cv
+
+    def __enter__(self) -> Any:
+        if threading.current_thread().name == "amishell-reader":
+            time.sleep(0.002)
+        return self.cv.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.cv.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cv, name)
+
+
+def test_events_before_a_response_are_queued_when_action_returns(pool) -> None:
+    def handler(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Ping":  # an event and the reply in one write
+            aid = msg["ActionID"].encode()
+            session.send(b"Event: Heartbeat\r\nN: %s\r\n\r\n"
+                         b"Response: Success\r\nActionID: %s\r\nPing: Pong\r\n\r\n" % (aid, aid))
+        else:
+            standard(session, msg)
+
+    client = pool.client(pool.server(handler))
+    assert client.connect()
+    client._cv = _SlowReaderLock(client._cv)  # widen the window a late queueing would leave
+    for _ in range(20):
+        reply = client.action(Action="Ping")
+        got = client.read_response(timeout=0)
+        assert got is not None and got["N"] == reply["ActionID"]
+
+
+# --------------------------------------------------------------- event lists
+
+
+def lists(session: Session, msg: Message) -> None:
+    """CoreShowChannels with three channels, each item interleaved with an event."""
+    if msg.value("Action") == "CoreShowChannels":
+        aid = msg["ActionID"]
+        session.reply(msg, Response="Success", EventList="start",
+                      Message="Channels will follow")
+        for n in range(3):
+            session.send(event("Newexten", Channel=f"Local/{n}"))
+            session.send([("Event", "CoreShowChannel"), ("ActionID", aid),
+                          ("Channel", f"Local/10{n}@demo-0000000{n};1")])
+        session.send([("Event", "CoreShowChannelsComplete"), ("ActionID", aid),
+                      ("EventList", "Complete"), ("ListItems", "3")])
+    elif msg.value("Action") == "Originate":
+        session.reply(msg, Response="Success", Message="Originate successfully queued")
+        session.send([("Event", "OriginateResponse"), ("Privilege", "call,all"),
+                      ("ActionID", msg["ActionID"]), ("Response", "Success"),
+                      ("Channel", "Local/100@demo-00000000;1")])
+    elif msg.value("Action") == "Status":  # an error before the list: no Complete event
+        session.reply(msg, Response="Error", Message="No such channel")
+    else:
+        standard(session, msg)
+
+
+def test_event_list_is_collected_and_items_skip_the_callback(pool) -> None:
+    seen: list[Message] = []
+    client = pool.client(pool.server(lists), event_callback=seen.append)
+    assert client.connect()
+    reply = client.action(Action="CoreShowChannels")
+    assert reply["Response"] == "Success" and reply["EventList"] == "start"
+    assert [e["Channel"] for e in reply.events] == [
+        "Local/100@demo-00000000;1", "Local/101@demo-00000001;1", "Local/102@demo-00000002;1",
+    ]
+    assert all(e["ActionID"] == reply["ActionID"] for e in reply.events)
+    assert reply.complete is not None
+    assert reply.complete["Event"] == "CoreShowChannelsComplete"
+    assert int(reply.complete["ListItems"]) == len(reply.events)
+    assert wait_until(lambda: len(seen) == 3)
+    time.sleep(0.05)
+    assert [m["Event"] for m in seen] == ["Newexten"] * 3
+
+
+def test_event_list_through_send_action_and_read_response(pool) -> None:
+    seen: list[Message] = []
+    client = pool.client(pool.server(lists), event_callback=seen.append)
+    assert client.connect()
+    aid = client.send_action(Action="CoreShowChannels")
+    got = [client.read_response(timeout=T) for _ in range(5)]
+    assert [(m.name, m.action_id) for m in got if m is not None] == [
+        ("Success", aid),
+        ("CoreShowChannel", aid),
+        ("CoreShowChannel", aid),
+        ("CoreShowChannel", aid),
+        ("CoreShowChannelsComplete", aid),
+    ]
+    assert wait_until(lambda: len(seen) == 3)
+    assert {m["Event"] for m in seen} == {"Newexten"}
+
+
+def test_error_before_a_list_is_a_plain_reply(pool) -> None:
+    client = pool.client(pool.server(lists), timeout=0.5)
+    assert client.connect()
+    reply = client.action(Action="Status", Channel="nope")
+    assert reply.is_error and reply["Message"] == "No such channel"
+    assert reply.events == [] and reply.complete is None
+    assert client.error is None
+
+
+def test_later_messages_with_a_finished_action_id_are_events(pool) -> None:
+    seen: list[Message] = []
+    got = threading.Event()
+
+    def callback(msg: Message) -> None:
+        seen.append(msg)
+        got.set()
+
+    client = pool.client(pool.server(lists), event_callback=callback)
+    assert client.connect()
+    reply = client.action(Action="Originate", Channel="Local/100@demo", Async="true",
+                          Application="Wait", Data="1")
+    assert reply["Message"] == "Originate successfully queued"
+    assert reply.events == []
+    assert got.wait(T)
+    assert seen[0]["Event"] == "OriginateResponse"
+    assert seen[0]["ActionID"] == reply["ActionID"]
+
+
+def test_later_messages_go_to_read_response_without_callback(pool) -> None:
+    client = pool.client(pool.server(lists))
+    assert client.connect()
+    reply = client.action(Action="Originate", Channel="Local/100@demo", Async="true")
+    late = client.read_response(timeout=T)
+    assert late is not None and late["Event"] == "OriginateResponse"
+    assert late["ActionID"] == reply["ActionID"]
+
+
+def test_list_timeout_restarts_with_each_item(pool) -> None:
+    def trickle(session: Session, msg: Message) -> None:
+        if msg.value("Action") != "Status":
+            standard(session, msg)
+            return
+        aid = msg["ActionID"]
+        session.reply(msg, Response="Success", EventList="start")
+        for n in range(8):
+            time.sleep(0.06)
+            session.send([("Event", "Status"), ("ActionID", aid), ("Channel", f"c{n}")])
+        time.sleep(0.06)
+        session.send([("Event", "StatusComplete"), ("ActionID", aid),
+                      ("EventList", "Complete"), ("ListItems", "8")])
+
+    client = pool.client(pool.server(trickle), timeout=0.25)
+    assert client.connect()
+    start = time.monotonic()
+    reply = client.action(Action="Status")
+    assert time.monotonic() - start > 0.25  # longer than the timeout in total
+    assert not reply.is_error, reply
+    assert [e["Channel"] for e in reply.events] == [f"c{n}" for n in range(8)]
+    assert reply.complete is not None and reply.complete["ListItems"] == "8"
+    assert client.error is None
+
+
+def test_a_stalled_list_times_out(pool) -> None:
+    def stall(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Status":
+            session.reply(msg, Response="Success", EventList="start")
+            session.send([("Event", "Status"), ("ActionID", msg["ActionID"])])
+        else:
+            standard(session, msg)
+
+    client = pool.client(pool.server(stall), timeout=0.2)
+    assert client.connect()
+    reply = client.action(Action="Status")
+    assert reply.is_error and reply["Message"] == "Timed out waiting for response"
+    assert client.error == "Timed out waiting for response"
+
+
+# --------------------------------------------------------- routing, timeouts
+
+
+def test_a_reply_is_only_the_response_with_its_own_action_id(pool) -> None:
+    def stray(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Ping":
+            session.send([("Response", "Error"), ("Message", "Missing action in request")])
+            session.send([("Response", "Error"), ("ActionID", "999"), ("Message", "Not yours")])
+            session.send([("Response", "Success"), ("ActionID", "42x"), ("Message", "Nor this")])
+        standard(session, msg)
+
+    client = pool.client(pool.server(stray))
+    assert client.connect()
+    reply = client.action(Action="Ping")
+    assert reply["Response"] == "Success" and reply["Ping"] == "Pong"
+    assert reply["ActionID"] == "2"
+    strays = [client.read_response(timeout=T) for _ in range(3)]
+    assert [m.get("Message") for m in strays if m is not None] == [
+        "Missing action in request", "Not yours", "Nor this",
+    ]
+
+
+def test_silent_server_times_out(pool) -> None:
+    def deaf(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Login":
+            standard(session, msg)
+
+    client = pool.client(pool.server(deaf), timeout=0.2)
+    assert client.connect()
+    reply = client.action(Action="Ping")
+    assert reply["Response"] == "Error"
+    assert reply["Message"] == "Timed out waiting for response"
+    assert reply["ActionID"] == "2"
+    assert client.error == "Timed out waiting for response"
+
+
+def delayed_originate(delay: float) -> Callable[[Session, Message], None]:
+    def handler(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Originate":
+            time.sleep(delay)
+            session.reply(msg, Response="Success", Message="Originate successfully queued")
+        else:
+            standard(session, msg)
+
+    return handler
+
+
+def test_sync_originate_may_take_its_own_timeout(pool) -> None:
+    client = pool.client(pool.server(delayed_originate(0.5)), timeout=0.2)
+    assert client.connect()
+    reply = client.action(Action="Originate", Channel="Local/100@demo", Exten="100",
+                          Context="demo", Priority="1", Timeout="1000")
+    assert reply["Message"] == "Originate successfully queued"
+    assert client.error is None
+
+
+def test_async_originate_keeps_the_normal_timeout(pool) -> None:
+    client = pool.client(pool.server(delayed_originate(0.5)), timeout=0.2)
+    assert client.connect()
+    reply = client.action(Action="Originate", Channel="Local/100@demo", Async="true",
+                          Timeout="1000")
+    assert reply["Message"] == "Timed out waiting for response"
+
+
+def test_connection_dropped_mid_wait_reaches_every_waiter(pool) -> None:
+    def hold(session: Session, msg: Message) -> None:
+        if msg.value("Action") != "Wait":
+            standard(session, msg)
+
+    server = pool.server(hold)
+    client = pool.client(server, timeout=30.0)
+    assert client.connect()
+    results: list[Message] = []
+    threads = [threading.Thread(target=lambda: results.append(client.action(Action="Wait")))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    assert server.wait_for(lambda: server.actions().count("Wait") == 8)
+    server.drop()
+    for thread in threads:
+        thread.join(timeout=1.0)  # promptly: far inside the 30 s action timeout
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(results) == 8
+    for reply in results:
+        assert reply.is_error
+        assert reply["Message"].startswith("Reading from socket failed: ")
+    assert client.error is not None and client.error.startswith("Reading from socket failed: ")
+    assert not client.connected
+    assert client.action(Action="Ping")["Message"] == "Not connected to Asterisk!"
+
+
+def test_disconnect_callback_gets_the_error(pool) -> None:
+    told: list[str] = []
+    server = pool.server()
+    client = pool.client(server, disconnect_callback=told.append)
+    assert client.connect()
+    server.drop()
+    assert wait_until(lambda: bool(told))
+    assert told[0].startswith("Reading from socket failed: ")
+
+
+# --------------------------------------------------------------- concurrency
+
+
+class Shuffler:
+    """Answers each action after a random short delay: replies leave out of order."""
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[float, int, Session, Message]] = []
+        self.cv = threading.Condition()
+        self.sent: list[int] = []
+        self.seq = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def __call__(self, session: Session, msg: Message) -> None:
+        if msg.value("Action") != "Echo":
+            standard(session, msg)
+            return
+        with self.cv:
+            self.seq += 1
+            due = time.monotonic() + random.uniform(0, 0.003)
+            heapq.heappush(self.heap, (due, self.seq, session, msg))
+            self.cv.notify()
+
+    def run(self) -> None:
+        while True:
+            with self.cv:
+                while not self.heap or self.heap[0][0] > time.monotonic():
+                    if self.stop:
+                        return
+                    wait = self.heap[0][0] - time.monotonic() if self.heap else 0.05
+                    self.cv.wait(max(wait, 0.0005))
+                _due, seq, session, msg = heapq.heappop(self.heap)
+                self.sent.append(seq)
+            session.reply(msg, Response="Success", Token=msg["Token"])
+
+    def close(self) -> None:
+        with self.cv:
+            self.stop = True
+            self.cv.notify()
+        self.thread.join(timeout=2.0)
+
+
+def test_many_threads_each_get_their_own_response(pool) -> None:
+    shuffler = Shuffler()
+    try:
+        client = pool.client(pool.server(shuffler), timeout=10.0)
+        assert client.connect()
+        per_thread, n_threads = 300, 8
+        wrong: list[tuple[str, Message]] = []
+        counts = [0] * n_threads
+
+        def work(t: int) -> None:
+            for i in range(per_thread):
+                token = f"{t}-{i}"
+                fields = {"Action": "Echo", "Token": token} if i % 2 else None
+                reply = (client.action(fields) if fields else
+                         client.action(Action="Echo", Token=token))
+                if reply.get("Token") != token or reply.is_error:
+                    wrong.append((token, reply))
+                counts[t] += 1
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30.0)
+        assert not any(thread.is_alive() for thread in threads)
+        assert wrong == []
+        assert counts == [per_thread] * n_threads
+        assert shuffler.sent != sorted(shuffler.sent)  # the server really answered out of order
+        assert client.error is None
+    finally:
+        shuffler.close()
+
+
+def test_futures_from_many_threads_out_of_order(pool) -> None:
+    shuffler = Shuffler()
+    try:
+        client = pool.client(pool.server(shuffler), timeout=10.0)
+        assert client.connect()
+        futures = [client.submit(Action="Echo", Token=str(n)) for n in range(500)]
+        results = [f.result() for f in futures]
+        assert [r["Token"] for r in results] == [str(n) for n in range(500)]
+        assert [r["ActionID"] for r in results] == [f.action_id for f in futures]
+        assert shuffler.sent != sorted(shuffler.sent)
+    finally:
+        shuffler.close()
+
+
+# ------------------------------------------------------------------- futures
+
+
+def test_submit_cancel_and_late_response(pool) -> None:
+    release = threading.Event()
+
+    def slow(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Slow":
+            release.wait(5.0)
+            session.reply(msg, Response="Success", Message="Late")
+        else:
+            standard(session, msg)
+
+    client = pool.client(pool.server(slow), timeout=5.0)
+    assert client.connect()
+    future = client.submit(Action="Slow")
+    assert future.action_id == "2"
+    assert not future.done()
+    waited = future.result(timeout=0.05)
+    assert waited["Message"] == "Timed out waiting for response"
+    future.cancel()
+    late: list[tuple[Message, str]] = []
+    called = threading.Event()
+
+    def on_done(msg: Message) -> None:
+        late.append((msg, threading.current_thread().name))
+        called.set()
+
+    future.add_done_callback(on_done)
+    other = client.submit(Action="Ping")
+    release.set()
+    reply = other.result()
+    assert reply["Ping"] == "Pong" and reply["ActionID"] == "3"
+    assert called.wait(T)
+    assert late[0][0]["Message"] == "Late" and late[0][0]["ActionID"] == "2"
+    assert late[0][1] != threading.current_thread().name
+    assert future.done() and future.result()["Message"] == "Late"
+    assert client.read_response(timeout=0.1) is None  # never handed to anyone else
+
+
+def test_done_callback_added_after_completion(pool) -> None:
+    client = pool.client(pool.server())
+    assert client.connect()
+    future = client.submit(Action="Ping")
+    assert future.result()["Ping"] == "Pong"
+    got: list[Message] = []
+    future.add_done_callback(got.append)
+    assert wait_until(lambda: bool(got))
+    assert got[0]["ActionID"] == future.action_id
+
+
+def test_submit_not_connected(pool) -> None:
+    client = pool.client(pool.server())
+    future = client.submit(Action="Ping")
+    assert future.done()
+    assert future.result()["Message"] == "Not connected to Asterisk!"
+
+
+def test_ping_measures_round_trip(pool) -> None:
+    client = pool.client(pool.server())
+    assert client.ping() is None  # not connected
+    assert client.connect()
+    rtt = client.ping()
+    assert rtt is not None and rtt >= 0
+    assert client.last_latency == rtt
