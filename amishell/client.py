@@ -348,6 +348,7 @@ class AMIClient:
             transport = self._open()
         except _ConnectFailed as exc:
             self._error = str(exc)
+            self.close()  # ends the transcript writer too
             return False
         self._transport = transport
         self._stop = threading.Event()
@@ -655,6 +656,11 @@ class AMIClient:
                 for err in framer.errors:
                     self.protocol_errors += 1
                     log.warning("protocol error from %s: %s", self.host, err)
+                    future = self._pending.pop(err.action_id.encode(), None) if (
+                        err.action_id
+                    ) else None
+                    if future is not None:
+                        future._set(_error(f"Protocol error: {err}", future.action_id))
                 framer.errors.clear()
             if frames:
                 self.messages_received += len(frames)
@@ -800,7 +806,10 @@ class AMIClient:
         responses: list[Message] = []
         for frame in frames:
             message = parse_frame(frame)
-            if frame.startswith(b"Event:") and callback is not None:
+            # Anything that is not a response (events, and headers-only oddities)
+            # goes to the callback, so the read_response() queue only grows
+            # with the responses the user asked for.
+            if callback is not None and not frame.startswith(b"Response:"):
                 if open_lists:
                     aid = message.get("ActionID")
                     if isinstance(aid, str) and aid in open_lists:

@@ -46,12 +46,17 @@ MAX_LINES: Final = 128
 DEFAULT_MAX_MESSAGE_SIZE: Final = 1 << 20
 #: A greeting longer than this is not an AMI greeting.
 MAX_GREETING_LENGTH: Final = 4096
+#: A buffered message larger than this is read incrementally, never rescanned.
+_BIG: Final = 65536
 LEGACY_END: Final = b"--END COMMAND--"
 _LEGACY_START: Final = b"Response: Follows"
 
 
 class ProtocolError(Exception):
     """The peer broke the protocol (an oversized message, a bad greeting)."""
+
+    #: The ActionID of the message concerned, when it could be read.
+    action_id: str | None = None
 
 
 class LocalProtocolError(ValueError):
@@ -96,7 +101,9 @@ class Framer:
     :attr:`errors` (a list of :class:`ProtocolError` the caller drains).
     """
 
-    __slots__ = ("_tail", "_discarding", "_carry", "greeting", "errors", "max_message_size")
+    __slots__ = (
+        "_tail", "_discarding", "_carry", "_resume", "greeting", "errors", "max_message_size"
+    )
 
     def __init__(
         self, *, greeting: bool = False, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
@@ -104,6 +111,7 @@ class Framer:
         self._tail = b""
         self._discarding = False
         self._carry = b""
+        self._resume: tuple[int, int, bool, bool] | None = None
         self.greeting: Greeting | None = None if greeting else Greeting("")
         self.errors: list[ProtocolError] = []
         self.max_message_size = max_message_size
@@ -118,7 +126,14 @@ class Framer:
             data = self._skip_discarded(data)
             if not data:
                 return []
-        buf = self._tail + data if self._tail else data
+        tail = self._tail
+        if len(tail) > _BIG and not self._could_end(tail, data):
+            # A large message still arriving: append, scan nothing twice.
+            self._tail = tail + data
+            if len(self._tail) > self.max_message_size:
+                self._overflow()
+            return []
+        buf = tail + data if tail else data
         if self.greeting is None:
             buf = self._take_greeting(buf)
             if self.greeting is None:
@@ -126,7 +141,7 @@ class Framer:
         # Fast path: every line ends in \r\n (so the first \r\n\r\n is the first
         # empty line) and no message is a legacy one.
         if (
-            len(buf) < 262144
+            self._resume is None
             and _LEGACY_START not in buf
             and buf.count(b"\n") == buf.count(b"\r\n")
         ):
@@ -142,6 +157,14 @@ class Framer:
         if len(self._tail) > self.max_message_size:
             self._overflow()
         return frames
+
+    @staticmethod
+    def _could_end(tail: bytes, data: bytes) -> bool:
+        """Could ``data`` hold the end of a message (an empty line, a legacy end)?"""
+        if b"\n\n" in data or b"\n\r\n" in data:
+            return True
+        joint = tail[-2:] + data[:2]
+        return b"\n\n" in joint or b"\n\r\n" in joint
 
     def _take_greeting(self, buf: bytes) -> bytes:
         nl = buf.find(b"\n")
@@ -160,11 +183,13 @@ class Framer:
     def _slow(self, buf: bytes) -> list[bytes]:
         """Line by line: bare ``\\n`` endings and legacy Command output."""
         frames: list[bytes] = []
-        pos = 0
+        if self._resume is not None:
+            pos, last_end, in_frame, legacy = self._resume
+            self._resume = None
+        else:
+            pos = last_end = 0
+            in_frame = legacy = False
         start = 0
-        last_end = 0
-        in_frame = False
-        legacy = False
         find = buf.find
         while True:
             nl = find(b"\n", pos)
@@ -189,18 +214,29 @@ class Framer:
                 last_end = end
             pos = nl + 1
         self._tail = buf[start:]
+        if len(self._tail) > _BIG:
+            # Remember how far this unfinished message was read.
+            self._resume = (pos - start, max(last_end - start, 0), in_frame, legacy)
         return frames
 
     def _overflow(self) -> None:
         size = len(self._tail)
-        self.errors.append(
-            ProtocolError(
-                f"message too large: more than {self.max_message_size} bytes without an"
-                f" end ({size} buffered); discarding it up to the next empty line"
-            )
+        head = self._tail[:4096]
+        i = head.find(b"\nActionID:")
+        action_id = None
+        if i >= 0:
+            j = head.find(b"\n", i + 10)
+            if j >= 0:
+                action_id = decode(head[i + 10 : j]).strip() or None
+        error = ProtocolError(
+            f"message too large: more than {self.max_message_size} bytes without an"
+            f" end ({size} buffered); discarding it up to the next empty line"
         )
+        error.action_id = action_id
+        self.errors.append(error)
         last = self._tail[-2:]
         self._tail = b""
+        self._resume = None
         self._discarding = True
         self._carry = last
 
