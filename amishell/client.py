@@ -28,6 +28,7 @@ import ssl
 import sys
 import threading
 import time
+from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import IO, Any
@@ -84,6 +85,7 @@ class ActionFuture:
         "_key",
         "_client",
         "_done",
+        "_gate",
         "_response",
         "_items",
         "_complete",
@@ -106,7 +108,10 @@ class ActionFuture:
         self.action = action
         self._key = action_id.encode("utf-8")
         self._client = client
-        self._done = threading.Event()
+        # A lock held until the outcome is there: far cheaper to make than an Event.
+        self._done = False
+        self._gate = _allocate_lock()
+        self._gate.acquire()
         self._response: bytes | None = None
         self._items: list[bytes] = []
         self._complete: bytes | None = None
@@ -124,19 +129,20 @@ class ActionFuture:
     # -- called by the reader -----------------------------------------------
     def _set(self, message: Message | None = None) -> None:
         with self._lock:
-            if self._done.is_set():
+            if self._done:
                 return
             if message is not None:
                 self._message = message
             self.done_at = time.monotonic()
-            self._done.set()
+            self._done = True
+            self._gate.release()
             callbacks = list(self._callbacks)
         if callbacks and self._client is not None:
             self._client._run_callbacks(self, callbacks)
 
     # -- public ---------------------------------------------------------------
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._done
 
     @property
     def elapsed(self) -> float:
@@ -145,7 +151,11 @@ class ActionFuture:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds; True when the outcome is there."""
-        return self._done.wait(timeout)
+        if self._done:
+            return True
+        if self._gate.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            self._gate.release()
+        return self._done
 
     def result(self, timeout: float | None = None) -> Message:
         """The response (with ``.events``/``.complete`` for a list).
@@ -156,14 +166,14 @@ class ActionFuture:
         manufactured ``Timed out waiting for response`` error.
         """
         if timeout is not None:
-            if not self._done.wait(timeout):
+            if not self.wait(timeout):
                 return self._expire()
             return self._build()
-        while not self._done.is_set():
+        while not self._done:
             remaining = self._last + self._timeout - time.monotonic()
             if remaining <= 0:
                 return self._expire()
-            self._done.wait(remaining)
+            self.wait(remaining)
         return self._build()
 
     def cancel(self) -> None:
@@ -173,7 +183,7 @@ class ActionFuture:
     def add_done_callback(self, fn: Callable[[Message], object]) -> None:
         """Call ``fn(message)`` on the dispatcher thread when the outcome is there."""
         with self._lock:
-            if not self._done.is_set():
+            if not self._done:
                 self._callbacks.append(fn)
                 return
         if self._client is not None:
@@ -559,7 +569,11 @@ class AMIClient:
         self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
     ) -> Message:
         """Send an action and wait for its response (and its event list)."""
-        return self.submit(fields, **headers).result()
+        future = self.submit(fields, **headers)
+        transport = self._transport
+        if transport is not None and not future._done:
+            self._lead(future, transport)
+        return future.result()
 
     def send_action(
         self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
@@ -636,35 +650,87 @@ class AMIClient:
         thread.start()
 
     def _reader(self, transport: Transport) -> None:
-        framer = self._framer
-        recv = transport.recv
-        debug = self.debug_file is not None
+        """The reader thread: read whenever no thread in ``action()`` is reading."""
+        done = transport.foreground_done
         while True:
+            if transport.foreground:
+                with done:
+                    while transport.foreground:
+                        done.wait()
             try:
-                data = recv()
-            except (OSError, ssl.SSLError) as exc:
+                if not transport.wait_readable(None):
+                    continue
+            except (OSError, ValueError) as exc:
                 self._fail(f"Reading from socket failed: {_reason(exc)}", transport)
                 return
-            if not data:
-                self._fail("Reading from socket failed: connection closed by the server", transport)
-                return
-            self.last_received = time.monotonic()
-            if debug:
-                self._debug_in(data)
-            frames = framer.feed(data)
-            if framer.errors:
-                for err in framer.errors:
-                    self.protocol_errors += 1
-                    log.warning("protocol error from %s: %s", self.host, err)
-                    future = self._pending.pop(err.action_id.encode(), None) if (
-                        err.action_id
-                    ) else None
-                    if future is not None:
-                        future._set(_error(f"Protocol error: {err}", future.action_id))
-                framer.errors.clear()
-            if frames:
-                self.messages_received += len(frames)
-                self._route(frames)
+            if transport.foreground:
+                continue  # the thread in action() reads this
+            with transport.read_lock:
+                if not self._read_once(transport):
+                    return
+
+    def _lead(self, future: ActionFuture, transport: Transport) -> None:
+        """Wait for ``future`` by reading the socket in this thread.
+
+        Saves two thread hand-offs per action. Only one thread reads at a time
+        (``transport.read_lock``); a thread that cannot take the lock waits for
+        its outcome as usual.
+        """
+        if future._done or not transport.read_lock.acquire(blocking=False):
+            return
+        transport.foreground = True
+        try:
+            while not future._done:
+                remaining = future._last + future._timeout - time.monotonic()
+                if remaining <= 0:
+                    return
+                if transport.wait_readable_other(min(remaining, 0.5)):
+                    if not self._read_once(transport):
+                        return
+                elif self._transport is not transport:
+                    return
+        except BaseException:
+            # Interrupted between reading and framing: the stream's position is
+            # no longer known, so this session cannot go on.
+            self._fail("Reading from socket failed: interrupted while reading", transport)
+            raise
+        finally:
+            transport.foreground = False
+            transport.read_lock.release()
+            with transport.foreground_done:
+                transport.foreground_done.notify_all()
+
+    def _read_once(self, transport: Transport) -> bool:
+        """Read what is there, frame it, route it. False when the connection ended."""
+        try:
+            data = transport.recv_nowait()
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self._fail(f"Reading from socket failed: {_reason(exc)}", transport)
+            return False
+        if data is None:
+            return True
+        if not data:
+            self._fail("Reading from socket failed: connection closed by the server", transport)
+            return False
+        self.last_received = time.monotonic()
+        if self.debug_file is not None:
+            self._debug_in(data)
+        framer = self._framer
+        frames = framer.feed(data)
+        if framer.errors:
+            for err in framer.errors:
+                self.protocol_errors += 1
+                log.warning("protocol error from %s: %s", self.host, err)
+                future = self._pending.pop(err.action_id.encode(), None) if (
+                    err.action_id
+                ) else None
+                if future is not None:
+                    future._set(_error(f"Protocol error: {err}", future.action_id))
+            framer.errors.clear()
+        if frames:
+            self.messages_received += len(frames)
+            self._route(frames)
+        return True
 
     def _route(self, frames: list[bytes]) -> None:
         """Hand frames to waiting actions; queue the rest (reader thread)."""

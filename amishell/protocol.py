@@ -438,11 +438,14 @@ def _text(key: str, value: Any) -> str:
     return str(value)
 
 
+_BAD_KEY = re.compile(r"[\s:]")
+
+
 def check_header(key: str, value: str) -> None:
     """Raise LocalProtocolError for a header that cannot be sent as is."""
     if not isinstance(key, str) or not key:
         raise LocalProtocolError("header name must be a non-empty string")
-    if ":" in key or any(c.isspace() for c in key):
+    if _BAD_KEY.search(key):
         raise LocalProtocolError(f"header name {key!r} may not contain ':' or spaces")
     if "\r" in value or "\n" in value:
         raise LocalProtocolError(
@@ -469,12 +472,19 @@ def serialize(fields: Fields) -> bytes:
         raise LocalProtocolError(
             f"{len(pairs)} headers; Asterisk accepts at most {MAX_LINES} lines per message"
         )
-    parts = []
-    for key, value in pairs:
-        check_header(key, value)
-        parts.append(f"{key}: {value}\r\n")
-    parts.append("\r\n")
-    return "".join(parts).encode("utf-8")
+    text = "".join([f"{key}: {value}\r\n" for key, value in pairs]) + "\r\n"
+    lines = len(pairs) + 1
+    # Cheap whole-message checks; the exact per-header checks name the culprit.
+    if (
+        len(text) > (MAX_LINE_LENGTH if text.isascii() else MAX_LINE_LENGTH // 4)
+        or text.count("\n") != lines
+        or text.count("\r") != lines
+        or _BAD_KEY.search("".join([key for key, _ in pairs]))
+        or not all([key for key, _ in pairs])
+    ):
+        for key, value in pairs:
+            check_header(key, value)
+    return text.encode("utf-8")
 
 
 def format_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:

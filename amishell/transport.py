@@ -7,6 +7,7 @@ socket itself is read and written outside it.
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import threading
@@ -17,11 +18,47 @@ RECV_SIZE = 262144
 
 
 class Transport:
-    """The interface the client needs: recv, sendall, close."""
+    """The interface the client needs: recv, sendall, close.
+
+    After the greeting, reads go through :meth:`wait_readable` and
+    :meth:`recv_nowait` under :attr:`read_lock`, so that whichever thread holds
+    the lock (the reader thread, or a thread waiting in ``action()``) reads.
+    """
 
     sock: socket.socket
 
+    def _init_reading(self) -> None:
+        #: Held by the thread that is reading and framing.
+        self.read_lock = threading.Lock()
+        #: Set while a thread waiting in ``action()`` reads for itself.
+        self.foreground = False
+        self.foreground_done = threading.Condition(threading.Lock())
+        self._poll = select.poll()
+        self._poll.register(self.sock, select.POLLIN)
+
     def recv(self) -> bytes:
+        raise NotImplementedError
+
+    def buffered(self) -> bool:
+        """Is input already read off the socket but not yet returned?"""
+        return False
+
+    def wait_readable(self, timeout: float | None) -> bool:
+        """For the reader thread only (the poll object is its own)."""
+        if self.buffered():
+            return True
+        ms = -1 if timeout is None else max(int(timeout * 1000), 0)
+        return bool(self._poll.poll(ms))
+
+    def wait_readable_other(self, timeout: float | None) -> bool:
+        """Any other thread."""
+        if self.buffered():
+            return True
+        readable, _, _ = select.select([self.sock], [], [], timeout)
+        return bool(readable)
+
+    def recv_nowait(self) -> bytes | None:
+        """Bytes, ``b""`` at end of input, or None when nothing is there yet."""
         raise NotImplementedError
 
     def sendall(self, data: bytes) -> None:
@@ -46,9 +83,16 @@ class PlainTransport(Transport):
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._send_lock = threading.Lock()
+        self._init_reading()
 
     def recv(self) -> bytes:
         return self.sock.recv(RECV_SIZE)
+
+    def recv_nowait(self) -> bytes | None:
+        try:
+            return self.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return None
 
     def sendall(self, data: bytes) -> None:
         with self._send_lock:
@@ -67,6 +111,7 @@ class TLSTransport(Transport):
         )
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
+        self._init_reading()
 
     def handshake(self) -> None:
         """Blocking handshake (the socket's timeout applies)."""
@@ -104,6 +149,29 @@ class TLSTransport(Transport):
             if pending_out:
                 self._flush()
             data = self.sock.recv(RECV_SIZE)
+            if not data:
+                return b""
+            with self._lock:
+                self._incoming.write(data)
+
+    def buffered(self) -> bool:
+        return self._obj.pending() > 0 or self._incoming.pending > 0
+
+    def recv_nowait(self) -> bytes | None:
+        while True:
+            with self._lock:
+                try:
+                    return self._obj.read(RECV_SIZE)
+                except ssl.SSLWantReadError:
+                    pending_out = self._outgoing.pending
+                except ssl.SSLZeroReturnError:
+                    return b""
+            if pending_out:
+                self._flush()
+            try:
+                data = self.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return None
             if not data:
                 return b""
             with self._lock:
