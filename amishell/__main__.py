@@ -109,13 +109,17 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
 
 
 def _apply_flags(target: Target, args: argparse.Namespace) -> None:
-    from .shell.config import DEFAULT_TLS_PORT
-    if args.tls is not None:
+    from .shell.config import DEFAULT_TLS_PORT, parse_hostport
+
+    if args.tls or args.tls_insecure:
         target.tls = True
-        if args.port is None and target.port == 5038 and target.profile is None:
+        typed_port = args.target is not None and target.profile is None and (
+            parse_hostport(args.target)[1] is not None
+        )
+        if args.port is None and target.profile is None and not typed_port:
             target.port = DEFAULT_TLS_PORT
     if args.tls_insecure:
-        target.tls = target.tls_insecure = True
+        target.tls_insecure = True
     if args.md5:
         target.md5 = True
     if args.port is not None:

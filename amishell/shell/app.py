@@ -1,0 +1,323 @@
+"""The interactive shell: one PromptSession, prompt() in a loop, events above it.
+
+Everything that writes to the terminal runs on one asyncio loop: the prompt,
+the responses, and a pump that every tick takes the batch of events the
+client's dispatcher thread left in the :class:`~amishell.shell.events.EventView`
+and prints it above the prompt (``run_in_terminal``), so a partly typed line is
+redrawn intact. Waiting for a response never blocks that loop, and Ctrl-C stops
+the wait (the response, when it comes, is shown as late).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import signal
+import subprocess
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import ThreadedCompleter
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.history import History
+from prompt_toolkit.input import Input
+from prompt_toolkit.lexers import PygmentsLexer
+from prompt_toolkit.output import Output
+from prompt_toolkit.styles import Style, merge_styles, style_from_pygments_dict
+
+from ..message import Message
+from .completer import AMICompleter
+from .context import Context, ExitStatus
+from .core import Pending, Quit, Shell
+from .keys import SecretMask, make_bindings
+from .lexer import PT_STYLE, InputLexer
+from .lineparse import InputError, Item, MetaLine, parse
+from .render import Fragments, to_ansi, to_plain
+from .toolbar import make_toolbar
+
+__all__ = ["InteractiveShell", "run_interactive"]
+
+T = TypeVar("T")
+
+STYLE = Style.from_dict(
+    {
+        "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
+        "toolbar": "",
+        "toolbar.ok": "bg:ansigreen #000000",
+        "toolbar.warn": "bg:ansiyellow #000000",
+        "toolbar.bad": "bg:ansired #ffffff",
+        "prompt.user": "ansibrightgreen",
+        "prompt.down": "ansired",
+        "prompt.rest": "",
+        "completion-menu.meta.completion": "bg:#444444 #bbbbbb",
+    }
+)
+
+
+class InteractiveShell:
+    def __init__(
+        self,
+        shell: Shell,
+        ctx: Context,
+        history: History,
+        *,
+        pt_input: Input | None = None,
+        pt_output: Output | None = None,
+        tick: float = 0.1,
+        color: bool | None = None,
+    ) -> None:
+        self.shell = shell
+        self.ctx = ctx
+        self.tick = tick
+        self.color = ctx.color if color is None else color
+        self._interrupt: asyncio.Event | None = None
+        self.session: PromptSession[str] = PromptSession(
+            message=self._prompt,
+            multiline=True,
+            prompt_continuation=self._continuation,
+            lexer=PygmentsLexer(InputLexer),
+            completer=ThreadedCompleter(AMICompleter(shell.sources)),
+            complete_while_typing=True,
+            auto_suggest=AutoSuggestFromHistory(),
+            history=history,
+            bottom_toolbar=make_toolbar(shell),
+            style=merge_styles([style_from_pygments_dict(PT_STYLE), STYLE]),
+            include_default_pygments_style=False,
+            key_bindings=make_bindings(),
+            input_processors=[SecretMask()],
+            refresh_interval=0.5,
+            search_ignore_case=True,
+            input=pt_input,
+            output=pt_output,
+        )
+
+    # -- the prompt -----------------------------------------------------------------
+    def _prompt(self) -> StyleAndTextTuples:
+        shell = self.shell
+        host = shell.target.host
+        if shell.state == "connected":
+            return [("class:prompt.user", f"{shell.username}@{host}"), ("", "> ")]
+        return [("class:prompt.down", f"({shell.state}) {host}"), ("", "> ")]
+
+    def _continuation(self, width: int, line_number: int, wrap_count: int) -> str:
+        return "... ".rjust(width)
+
+    def width(self) -> int:
+        try:
+            return self.session.app.output.get_size().columns
+        except Exception:  # a closed or odd output: fall back to a common width
+            return 100
+
+    def rows(self) -> int:
+        try:
+            return self.session.app.output.get_size().rows
+        except Exception:
+            return 24
+
+    # -- output ---------------------------------------------------------------------
+    async def write(self, frags: Fragments) -> None:
+        if not frags:
+            return
+        text = self.shell.redact(to_ansi(frags) if self.color else to_plain(frags))
+        out = self.ctx.stdout
+
+        def emit() -> None:
+            out.write(text)
+            out.flush()
+
+        await run_in_terminal(emit)
+
+    async def show(self, frags: Fragments) -> None:
+        """Long output through the pager when it does not fit the screen."""
+        lines = sum(text.count("\n") for _, text in frags)
+        if (
+            self.shell.pager == "auto"
+            and self.ctx.stdout_isatty
+            and lines > self.rows() - 2
+            and self._page(self.shell.redact(to_ansi(frags) if self.color else to_plain(frags)))
+        ):
+            return
+        await self.write(frags)
+
+    def _page(self, text: str) -> bool:
+        try:
+            subprocess.run(
+                shlex.split(self.shell.target.pager_command), input=text, text=True, check=False
+            )
+        except (OSError, ValueError):
+            return False
+        return True
+
+    async def pump(self) -> None:
+        """Every tick, print the events (and notices) that arrived, above the prompt."""
+        view = self.shell.view
+        while True:
+            await asyncio.sleep(self.tick)
+            try:
+                batch = view.take()
+                if batch:
+                    self.shell.renderer.width = self.width()
+                    await self.write(view.render(batch, self.shell.renderer))
+            except Exception as e:  # keep the display alive whatever one event holds
+                await self.write([("error", f"error: cannot show an event: {_describe(e)}\n")])
+
+    # -- waiting, interruptibly -------------------------------------------------------
+    def interrupt(self) -> None:
+        """Stop the current wait (what Ctrl-C does while a response is awaited)."""
+        if self._interrupt is not None:
+            self._interrupt.set()
+
+    def _catch_sigint(self) -> None:
+        """Ctrl-C outside the prompt (while waiting, printing) interrupts a wait, never
+        the shell. The prompt installs its own handler and removes it when done, so
+        this runs again after each prompt."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.interrupt)
+
+    async def _interruptible(self, aw: Awaitable[T]) -> tuple[bool, T | None]:
+        self._interrupt = asyncio.Event()
+        task = asyncio.ensure_future(aw)
+        stop = asyncio.ensure_future(self._interrupt.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            self._interrupt = None
+        if task.done():
+            return True, task.result()
+        task.cancel()
+        return False, None
+
+    async def _in_thread(self, fn: Callable[[], T]) -> tuple[bool, T | None]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+
+        def run() -> None:
+            try:
+                value = fn()
+            except BaseException as e:  # handed to the loop, re-raised there
+                _resolve(loop, done, None, e)
+            else:
+                _resolve(loop, done, value, None)
+
+        threading.Thread(target=run, name="amishell-wait", daemon=True).start()
+        return await self._interruptible(done)
+
+    # -- running lines ----------------------------------------------------------------
+    async def run_item(self, item: Item) -> bool:
+        """Run one parsed item; False when the shell should quit."""
+        shell = self.shell
+        if not isinstance(item, MetaLine):
+            result = shell.start(item)
+        else:
+            finished, got = await self._in_thread(lambda: shell.start(item))
+            if not finished or got is None:
+                await self.write([("warn", "stopped waiting\n")])
+                return True
+            result = got
+        if isinstance(result, Quit):
+            return False
+        if not isinstance(result, Pending):
+            await self.show(shell.render(result))
+            return True
+        future = result.future
+        finished, msg = await self._in_thread(future.result)
+        if finished and msg is not None:
+            await self.show(shell.finish(result, msg))
+            return True
+        future.cancel()
+        pending = result
+
+        def late(message: Message) -> None:
+            shell.view.notice_fragments(shell.finish(pending, message, late=True))
+
+        future.add_done_callback(late)
+        await self.write(
+            [("warn", f"stopped waiting for {result.name} (ActionID {future.action_id});"
+                      " its response will be shown when it comes\n")]
+        )
+        return True
+
+    async def handle(self, text: str) -> bool:
+        if not text.strip():
+            return True
+        try:
+            items = parse(text)
+        except InputError as e:
+            await self.write(self.shell.parse_error(e))
+            return True
+        for item in items:
+            try:
+                if not await self.run_item(item):
+                    return False
+            except Exception as e:  # a bug must not end the session
+                await self.write([("error", f"error: internal error: {_describe(e)}\n")])
+        return True
+
+    async def run(self, banner: list[str] | None = None) -> ExitStatus:
+        if banner:
+            await self.write([("dim", line + "\n") for line in banner])
+        pump = asyncio.create_task(self.pump())
+        try:
+            while True:
+                try:
+                    text = await self.session.prompt_async()
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                finally:
+                    self._catch_sigint()
+                if not await self.handle(text):
+                    break
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            batch = self.shell.view.take()
+            if batch.notices:
+                batch.events, batch.not_shown = [], 0
+                await self.write(self.shell.view.render(batch, self.shell.renderer))
+        return ExitStatus.OK
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".rstrip(": ")
+
+
+def _resolve(
+    loop: asyncio.AbstractEventLoop,
+    fut: asyncio.Future[Any],
+    value: Any,
+    error: BaseException | None,
+) -> None:
+    def set_it() -> None:
+        if fut.done():
+            return
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(value)
+
+    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+        loop.call_soon_threadsafe(set_it)
+
+
+def run_interactive(
+    shell: Shell,
+    ctx: Context,
+    history: History,
+    banner: list[str] | None = None,
+    **options: Any,
+) -> ExitStatus:
+    app = InteractiveShell(shell, ctx, history, **options)
+    shell.width = app.width
+    try:
+        return asyncio.run(app.run(banner))
+    finally:
+        shell.close()

@@ -1,0 +1,186 @@
+"""Non-interactive use: ``-x LINE``, a script on stdin, ``--events`` tailing.
+
+Lines run as the shell would run them, one after another, continuing after an
+error. Responses go to stdout, errors to stderr, one line each. The exit status
+says the worst that happened (see :class:`~amishell.shell.context.ExitStatus`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..message import Message
+from .context import Context, ExitStatus
+from .core import Pending, Quit, Shell
+from .events import EventFilter, format_event_line
+from .lineparse import InputError, Item, parse, parse_chunk, split_script
+from .render import Fragments, Problem, to_ansi, to_plain
+
+__all__ = ["EventTail", "run_batch"]
+
+
+@dataclass
+class EventTail:
+    """``--events [FILTER] [--count N] [--duration S]``."""
+
+    filter: EventFilter | None = None
+    count: int | None = None
+    duration: float | None = None
+
+
+class BatchRunner:
+    def __init__(self, shell: Shell, ctx: Context, tail: EventTail | None) -> None:
+        self.shell = shell
+        self.ctx = ctx
+        self.tail = tail
+        self.color = ctx.color
+        self._out = threading.Lock()
+        self._matched = 0
+        self._enough = threading.Event()
+        self.status = ExitStatus.OK
+
+    def _note(self, status: ExitStatus) -> None:
+        order = [ExitStatus.OK, ExitStatus.ACTION_ERROR, ExitStatus.USAGE, ExitStatus.CONNECTION]
+        if order.index(status) > order.index(self.status):
+            self.status = status
+
+    def write(self, frags: Fragments) -> None:
+        text = self.shell.redact(to_ansi(frags) if self.color else to_plain(frags))
+        with self._out:
+            self.ctx.stdout.write(text)
+            self.ctx.stdout.flush()
+
+    def error(self, text: str) -> None:
+        with self._out:
+            self.ctx.stdout.flush()
+            self.ctx.error(self.shell.redact(text))
+
+    # -- events -----------------------------------------------------------------------
+    def on_event(self, msg: Message) -> None:
+        """Every event, on the client's dispatcher thread (never the socket reader)."""
+        tail = self.tail
+        if tail is None or self._enough.is_set():
+            return
+        if tail.filter is not None and not tail.filter.matches(msg):
+            return
+        if self.shell.renderer.format == "json":
+            line = self.shell.redact(json.dumps(msg.to_json(), ensure_ascii=False) + "\n")
+            with self._out:
+                self.ctx.stdout.write(line)
+                self.ctx.stdout.flush()
+        else:
+            self.write(format_event_line(time.time(), msg, 10_000))
+        self._matched += 1
+        if tail.count is not None and self._matched >= tail.count:
+            self._enough.set()
+
+    def on_drop(self, text: str) -> None:
+        self.error(f"connection lost: {text}")
+        self._note(ExitStatus.CONNECTION)
+        self._enough.set()
+
+    # -- lines ------------------------------------------------------------------------
+    def run_item(self, item: Item) -> bool:
+        try:
+            return self._run_item(item)
+        except Exception as e:  # a bug must not lose the rest of the script
+            self.error(f"internal error: {type(e).__name__}: {e}")
+            self._note(ExitStatus.ACTION_ERROR)
+            return True
+
+    def _run_item(self, item: Item) -> bool:
+        result = self.shell.start(item)
+        if isinstance(result, Quit):
+            return False
+        if isinstance(result, Problem):
+            self.error(result.text)
+            connected = self.shell.connected
+            self._note(ExitStatus.USAGE if connected else ExitStatus.CONNECTION)
+            return True
+        if isinstance(result, Pending):
+            msg = result.future.result()
+            self.write(self.shell.finish(result, msg))
+            if msg.is_error:
+                self._note(ExitStatus.ACTION_ERROR if self.shell.connected
+                           else ExitStatus.CONNECTION)
+            return True
+        self.write(self.shell.render(result))
+        return True
+
+    def run_texts(self, texts: Iterable[str]) -> bool:
+        for text in texts:
+            try:
+                items = parse(text)
+            except InputError as e:
+                self.error(str(e))
+                self._note(ExitStatus.USAGE)
+                continue
+            for item in items:
+                if not self.run_item(item):
+                    return False
+        return True
+
+    def run_script(self, lines: Iterable[str]) -> bool:
+        for lineno, chunk in split_script(lines):
+            try:
+                item = parse_chunk(chunk)
+            except InputError as e:
+                self.error(f"line {lineno}: {e}")
+                self._note(ExitStatus.USAGE)
+                continue
+            if not self.run_item(item):
+                return False
+        return True
+
+    def wait_events(self) -> None:
+        tail = self.tail
+        if tail is None:
+            return
+        deadline = None if tail.duration is None else time.monotonic() + tail.duration
+        try:
+            while not self._enough.is_set():
+                timeout = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+                if timeout <= 0:
+                    break
+                self._enough.wait(timeout)
+        except KeyboardInterrupt:
+            pass
+
+
+def run_batch(
+    shell: Shell,
+    ctx: Context,
+    *,
+    lines: list[str] | None = None,
+    script: Iterable[str] | None = None,
+    tail: EventTail | None = None,
+) -> ExitStatus:
+    """Connect, run ``-x`` lines or a script, then tail events; the worst exit status."""
+    runner = BatchRunner(shell, ctx, tail)
+    shell.renderer.show_elapsed = ctx.stdout_isatty
+    shell.event_sink = runner.on_event
+    shell.drop_sink = runner.on_drop
+    error = shell.connect()
+    if error is not None:
+        ctx.error(error)
+        shell.close()
+        return ExitStatus.CONNECTION
+    try:
+        go_on = True
+        if lines:
+            go_on = runner.run_texts(lines)
+        elif script is not None:
+            go_on = runner.run_script(script)
+        if go_on:
+            runner.wait_events()
+    except KeyboardInterrupt:
+        runner.error("interrupted")
+    finally:
+        shell.close()
+    if shell.status == ExitStatus.USAGE:
+        runner._note(ExitStatus.USAGE)
+    return runner.status

@@ -1,0 +1,427 @@
+"""Completion: action names, parameters, values, CLI commands, meta commands.
+
+:class:`AMICompleter` only decides *what* to complete from the text before the
+cursor; where the words come from is a :class:`Sources` object. The shell wraps
+the completer in prompt_toolkit's ``ThreadedCompleter``, so a live lookup never
+blocks typing, and :class:`LiveSources` caches every answer from the server
+(channels for a few seconds, CLI completions and parameters for longer) and
+never waits more than a second for one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Final, Protocol
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+from ..catalog import EVENT_CLASSES, Catalog, Param, param_kind, parse_manager_show
+from .lineparse import CLI_PREFIX, META_PREFIX, is_block_start
+
+if TYPE_CHECKING:
+    from ..client import AMIClient
+    from ..message import Message
+
+__all__ = ["AMICompleter", "LiveSources", "Sources", "META_WORDS"]
+
+#: Meta command arguments offered after the command name.
+META_WORDS: Final[dict[str, tuple[str, ...]]] = {
+    "events": ("on", "off", "pause", "resume", "line", "full", "mask", "stats"),
+    "format": ("pretty", "raw", "json"),
+    "debug": ("on", "off"),
+    "log": ("off",),
+    "pager": ("auto", "never"),
+    "filter": ("off",),
+    "serverfilter": ("list",),
+}
+_REPEATABLE: Final = frozenset({"chanvariable", "header"})
+_KEY_WORD: Final = re.compile(r"([^\s=\"']+)=([^\s\"']*)$")
+
+
+class Sources(Protocol):
+    """Where completions come from (the live server, or a fake in tests)."""
+
+    def catalog(self) -> Catalog: ...
+    def params(self, action: str) -> tuple[Param, ...]: ...
+    def values(self, kind: str) -> list[str]: ...
+    def cli(self, line: str, word: str) -> list[str]: ...
+    def meta(self) -> dict[str, str]: ...
+    def event_names(self) -> list[str]: ...
+    def profiles(self) -> list[str]: ...
+
+
+class AMICompleter(Completer):
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        stripped = text.lstrip()
+        if "\n" in text or is_block_start(stripped):
+            yield from self._block(text)
+        elif stripped.startswith(META_PREFIX):
+            yield from self._meta(stripped[len(META_PREFIX) :])
+        elif stripped.startswith(CLI_PREFIX):
+            yield from self._cli(stripped[len(CLI_PREFIX) :])
+        else:
+            yield from self._one_line(stripped)
+
+    # -- one-line actions -------------------------------------------------------
+    def _one_line(self, text: str) -> Iterator[Completion]:
+        if not text or (" " not in text and "=" not in text):
+            yield from self._action_names(text)
+            return
+        action = text.split(None, 1)[0]
+        word = "" if text[-1].isspace() else _last_word(text)
+        m = _KEY_WORD.match(word)
+        if m is not None:
+            yield from self._values(action, m.group(1), m.group(2))
+            return
+        typed = {k.lower() for k in re.findall(r"(?:^|\s)([^\s=\"']+)=", text)}
+        yield from self._param_names(action, word, typed, suffix="=")
+
+    def _action_names(self, prefix: str) -> Iterator[Completion]:
+        catalog = self.sources.catalog()
+        low = prefix.lower()
+        later = []
+        for name in catalog.names():
+            lname = name.lower()
+            if lname.startswith(low):
+                spec = catalog.actions[name]
+                yield Completion(name, -len(prefix), display_meta=spec.synopsis)
+            elif low and low in lname:
+                later.append(name)
+        for name in later:
+            spec = catalog.actions[name]
+            yield Completion(name, -len(prefix), display_meta=spec.synopsis)
+
+    def _param_names(
+        self, action: str, word: str, typed: set[str], *, suffix: str, start: int | None = None
+    ) -> Iterator[Completion]:
+        params = self.sources.params(action)
+        low = word.lower()
+        for p in sorted(params, key=lambda p: not p.required):
+            name_l = p.name.lower()
+            if name_l in typed and p.kind != "variable" and name_l not in _REPEATABLE:
+                continue
+            if not name_l.startswith(low):
+                continue
+            meta = ("required" if p.required else "optional") + (
+                f" · {p.kind}" if p.kind != "text" else ""
+            )
+            display = p.name + ("*" if p.required else "")
+            yield Completion(
+                p.name + suffix,
+                -len(word) if start is None else start,
+                display=display,
+                display_meta=meta,
+            )
+
+    def _values(self, action: str, key: str, prefix: str) -> Iterator[Completion]:
+        kind = next(
+            (p.kind for p in self.sources.params(action) if p.name.lower() == key.lower()),
+            None,
+        ) or param_kind(action, key)
+        yield from self._kind_values(kind, prefix)
+
+    def _kind_values(self, kind: str, prefix: str) -> Iterator[Completion]:
+        if kind == "eventmask":
+            head, _, part = prefix.rpartition(",")
+            words = ["on", "off"] if not head else []
+            words += [c for c in EVENT_CLASSES if c not in head.split(",")]
+            yield from _matching(words, part, meta="event class")
+            return
+        if kind == "bool":
+            yield from _matching(["true", "false"], prefix)
+            return
+        if kind == "secret":
+            return
+        yield from _matching(self.sources.values(kind), prefix, meta=kind, contains=True)
+
+    # -- blocks -----------------------------------------------------------------
+    def _block(self, text: str) -> Iterator[Completion]:
+        lines = text.split("\n")
+        current = lines[-1]
+        action = ""
+        typed: set[str] = set()
+        for line in lines[:-1]:
+            key, colon, value = line.partition(":")
+            if not colon:
+                continue
+            if key.strip().lower() == "action":
+                action = value.strip()
+            typed.add(key.strip().lower())
+        key, colon, value = current.partition(":")
+        if not colon:
+            word = current.strip()
+            if not action and "action".startswith(word.lower()):
+                yield Completion("Action: ", -len(current), display="Action:")
+            elif action:
+                yield from self._param_names(action, word, typed, suffix=": ", start=-len(current))
+            return
+        value = value.lstrip()
+        if key.strip().lower() == "action":
+            yield from self._action_names(value)
+        elif action:
+            yield from self._values(action, key.strip(), value)
+
+    # -- meta and CLI -------------------------------------------------------------
+    def _meta(self, text: str) -> Iterator[Completion]:
+        name, space, rest = text.partition(" ")
+        if not space:
+            for cmd, summary in self.sources.meta().items():
+                if cmd.startswith(name.lower()):
+                    yield Completion(
+                        cmd, -len(name), display=META_PREFIX + cmd, display_meta=summary
+                    )
+            return
+        name = name.lower()
+        words = rest.split()
+        word = "" if not rest or rest[-1].isspace() else words[-1]
+        first = len(words) == 0 or (len(words) == 1 and bool(word))
+        if name == "help":
+            if first:
+                yield from self._action_names(word)
+                yield from _matching(list(self.sources.meta()), word, meta="shell command")
+        elif name == "connect":
+            if first:
+                yield from _matching(self.sources.profiles(), word, meta="profile")
+        elif name == "filter":
+            part = word.rpartition(",")[2].lstrip("!")
+            if "=" not in part:
+                yield from _matching(self.sources.event_names(), part, meta="event")
+            if first:
+                yield from _matching(list(META_WORDS["filter"]), word)
+        elif name == "events" and words[:1] == ["mask"] and (len(words) > 1 or not word):
+            yield from self._kind_values("eventmask", word)
+        elif first:
+            yield from _matching(list(META_WORDS.get(name, ())), word)
+
+    def _cli(self, line: str) -> Iterator[Completion]:
+        line = line.lstrip()
+        word = "" if not line or line[-1].isspace() else line.split()[-1]
+        seen: set[str] = set()
+        for match in self.sources.cli(line, word):
+            if match and match not in seen and match.startswith(word):
+                seen.add(match)
+                yield Completion(match, -len(word))
+
+
+def _last_word(text: str) -> str:
+    """The word being typed (quotes count: ``CallerID="Al`` -> that whole word)."""
+    quote = ""
+    start = 0
+    for i, c in enumerate(text):
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c.isspace():
+            start = i + 1
+    return text[start:]
+
+
+def _matching(
+    words: Iterable[str], prefix: str, *, meta: str = "", contains: bool = False
+) -> Iterator[Completion]:
+    low = prefix.lower()
+    later = []
+    for w in words:
+        lw = w.lower()
+        if lw.startswith(low):
+            yield Completion(w, -len(prefix), display_meta=meta)
+        elif contains and low and low in lw:
+            later.append(w)
+    for w in later:
+        yield Completion(w, -len(prefix), display_meta=meta)
+
+
+# Live sources
+
+
+class _Cached:
+    """One cached list with an age limit; a refresh in progress returns the old value."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.value: list[str] = []
+        self.at = -1e9
+        self.busy = False
+
+
+class LiveSources:
+    """Completion words from the connected server, cached, bounded in waiting."""
+
+    WAIT: Final = 1.0
+
+    def __init__(
+        self,
+        client: Callable[[], AMIClient | None],
+        catalog: Callable[[], Catalog],
+        *,
+        meta: Callable[[], dict[str, str]] = dict,
+        event_names: Callable[[], list[str]] = list,
+        profiles: Callable[[], list[str]] = list,
+        server_key: Callable[[], str] = str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._catalog = catalog
+        self._meta = meta
+        self._event_names = event_names
+        self._profiles = profiles
+        self._server_key = server_key
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._lists = {
+            "channel": _Cached(3.0),
+            "queue": _Cached(30.0),
+            "context": _Cached(60.0),
+        }
+        self._cli: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
+        self._params: dict[tuple[str, str], tuple[Param, ...]] = {}
+        #: Set when the server refuses the Command action (no ``command`` privilege).
+        self.cli_denied = False
+
+    def catalog(self) -> Catalog:
+        return self._catalog()
+
+    def meta(self) -> dict[str, str]:
+        return self._meta()
+
+    def event_names(self) -> list[str]:
+        return self._event_names()
+
+    def profiles(self) -> list[str]:
+        return self._profiles()
+
+    def reset(self) -> None:
+        """Forget what the server said (after connecting to another server)."""
+        with self._lock:
+            for cached in self._lists.values():
+                cached.value, cached.at = [], -1e9
+            self._cli.clear()
+            self.cli_denied = False
+
+    # -- parameters -------------------------------------------------------------
+    def params(self, action: str) -> tuple[Param, ...]:
+        """The live server's parameters for ``action`` (asked once per server
+        version), else the catalogue's."""
+        catalog = self._catalog()
+        name = catalog.canonical(action) or action
+        spec = catalog.get(name)
+        offline = spec.params if spec is not None else ()
+        key = (self._server_key(), name.lower())
+        got = self._params.get(key)
+        if got is None:
+            if self.cli_denied or not self._connected():
+                return offline
+            got = self._manager_show(name)
+            self._params[key] = got
+        return got or offline
+
+    def _manager_show(self, name: str) -> tuple[Param, ...]:
+        msg = self._command(f"manager show command {name}")
+        if msg is None:
+            return ()
+        if msg.is_error:
+            self._note_denied(msg)
+            return ()
+        return parse_manager_show(msg.output)
+
+    def _note_denied(self, msg: Message) -> None:
+        if "permission" in (msg.value("Message") or "").lower():
+            self.cli_denied = True
+
+    def _connected(self) -> bool:
+        client = self._client()
+        return client is not None and client.connected
+
+    # -- values -----------------------------------------------------------------
+    def values(self, kind: str) -> list[str]:
+        cached = self._lists.get(kind)
+        if cached is None:
+            return []
+        now = self._clock()
+        with self._lock:
+            if cached.busy or now - cached.at < cached.ttl:
+                return cached.value
+            cached.busy = True
+        try:
+            fresh = self._fetch(kind)
+            with self._lock:
+                if fresh is not None:
+                    cached.value = fresh
+                cached.at = self._clock()
+        finally:
+            cached.busy = False
+        return cached.value
+
+    def _fetch(self, kind: str) -> list[str] | None:
+        action, key = {
+            "channel": ("CoreShowChannels", "Channel"),
+            "queue": ("QueueSummary", "Queue"),
+            "context": ("ShowDialPlan", "Context"),
+        }[kind]
+        msg = self._action({"Action": action})
+        if msg is None or msg.is_error:
+            return None
+        seen: dict[str, None] = {}
+        for event in msg.events:
+            value = event.value(key)
+            if value:
+                seen.setdefault(value, None)
+        return sorted(seen)
+
+    # -- CLI ----------------------------------------------------------------------
+    def cli(self, line: str, word: str) -> list[str]:
+        if self.cli_denied:
+            return []
+        key = (line, word)
+        with self._lock:
+            got = self._cli.get(key)
+            if got is not None:
+                self._cli.move_to_end(key)
+                return got
+        clean_line = line.replace('"', "")
+        clean_word = word.replace('"', "")
+        msg = self._command(f'_command matchesarray "{clean_line}" "{clean_word}"')
+        if msg is None:
+            return []
+        if msg.is_error:
+            self._note_denied(msg)
+            return []
+        words: list[str] = []
+        for out in msg.output:
+            words += out.split()
+        words = [w for w in words if w != "_EOF_"]
+        with self._lock:
+            self._cli[key] = words
+            while len(self._cli) > 256:
+                self._cli.popitem(last=False)
+        return words
+
+    # -- the server -----------------------------------------------------------------
+    def _command(self, command: str) -> Message | None:
+        return self._action({"Action": "Command", "Command": command})
+
+    def _action(self, fields: dict[str, str]) -> Message | None:
+        client = self._client()
+        if client is None or not client.connected:
+            return None
+        try:
+            future = client.submit(fields)
+        except ValueError:
+            return None
+        if not future.wait(self.WAIT):
+            future.cancel()
+            return None
+        return future.result(0)

@@ -1,0 +1,335 @@
+"""The config file, profiles, and where the secret comes from.
+
+``$XDG_CONFIG_HOME/amishell/config.toml`` (default ``~/.config``)::
+
+    [defaults]              # merged over the built-in defaults
+    format = "pretty"       # pretty | raw | json
+    pager = "auto"          # auto (when output does not fit) | never
+    keepalive = 20          # seconds between keep-alive Pings; 0 = off
+    reconnect = true
+    reconnect_max = 30      # longest wait between reconnect attempts (seconds)
+
+    [profiles.office]
+    host = "pbx.example.com"
+    port = 5038
+    username = "admin"
+    secret_command = "pass show pbx/ami"   # or secret = "..." / secret_file = "~/.ami"
+    tls = false
+    md5 = false
+    events = "call,system"  # the server's event mask at login
+    event_filter = "Hangup,Newchannel"
+
+A file that holds a secret must be readable by its owner only, as ssh demands
+of private keys; otherwise it is refused with the ``chmod 600`` advice.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
+
+from .context import Context
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Target",
+    "config_path",
+    "data_dir",
+    "load_config",
+    "parse_hostport",
+    "resolve_secret",
+]
+
+DEFAULTS: Final[dict[str, Any]] = {
+    "format": "pretty",
+    "pager": "auto",
+    "pager_command": "less -R -F -X",
+    "keepalive": 20.0,
+    "reconnect": True,
+    "reconnect_max": 30.0,
+    "timeout": 30.0,
+    "events": None,
+    "event_filter": "",
+    "event_display": "on",
+    "history": True,
+}
+_PROFILE_KEYS: Final = frozenset(
+    {"host", "port", "username", "secret", "secret_command", "secret_file", "tls",
+     "tls_insecure", "md5"} | set(DEFAULTS)
+)
+DEFAULT_PORT: Final = 5038
+DEFAULT_TLS_PORT: Final = 5039
+
+
+class ConfigError(Exception):
+    """The config file or a secret source cannot be used; the text says why."""
+
+
+@dataclass
+class Target:
+    """Where to connect and how; built from the command line, a profile and defaults."""
+
+    host: str = "localhost"
+    port: int = DEFAULT_PORT
+    username: str | None = None
+    tls: bool = False
+    tls_insecure: bool = False
+    md5: bool = False
+    profile: str | None = None
+    format: str = "pretty"
+    pager: str = "auto"
+    pager_command: str = "less -R -F -X"
+    keepalive: float = 20.0
+    reconnect: bool = True
+    reconnect_max: float = 30.0
+    timeout: float = 30.0
+    events: str | None = None
+    event_filter: str = ""
+    event_display: str = "on"
+    history: bool = True
+    #: Where the secret comes from (never the secret itself, except ``secret``).
+    secret_command: str | None = None
+    secret_file: str | None = None
+    secret: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "secret"
+        )
+        return f"Target({shown})"
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass
+class Config:
+    path: str | None = None
+    defaults: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Config(path={self.path!r}, profiles={sorted(self.profiles)})"
+
+    def target(self, word: str | None) -> Target:
+        """A profile's target when ``word`` names one, else ``word`` as HOST[:PORT]."""
+        values = dict(self.defaults)
+        t = Target()
+        if word is not None and word in self.profiles:
+            values.update(self.profiles[word])
+            t.profile = word
+        elif word:
+            host, port = parse_hostport(word)
+            values["host"] = host
+            if port is not None:
+                values["port"] = port
+        for f in fields(Target):
+            if f.name in values and f.name != "profile":
+                setattr(t, f.name, values[f.name])
+        if "port" not in values and t.tls:
+            t.port = DEFAULT_TLS_PORT
+        return t
+
+
+def config_path(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(_home(env), ".config")
+    return os.path.join(base, "amishell", "config.toml")
+
+
+def data_dir(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_DATA_HOME") or os.path.join(_home(env), ".local", "share")
+    return os.path.join(base, "amishell")
+
+
+def _home(env: Mapping[str, str]) -> str:
+    return env.get("HOME") or os.path.expanduser("~")
+
+
+def load_config(env: Mapping[str, str], path: str | None = None) -> Config:
+    """The user's config merged over the defaults (no file is no error)."""
+    import tomllib
+
+    path = path or config_path(env)
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return Config()
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    cfg = Config(path=path)
+    defaults = data.get("defaults", {})
+    profiles = data.get("profiles", {})
+    if not isinstance(defaults, dict) or not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: [defaults] and [profiles.NAME] must be tables")
+    _check_keys(path, "defaults", defaults)
+    cfg.defaults.update(defaults)
+    for name, profile in profiles.items():
+        if not isinstance(profile, dict):
+            raise ConfigError(f"{path}: [profiles.{name}] must be a table")
+        _check_keys(path, f"profiles.{name}", profile)
+        cfg.profiles[name] = dict(profile)
+    holds_secret = "secret" in defaults or any("secret" in p for p in profiles.values())
+    if holds_secret:
+        check_private(path, st)
+    return cfg
+
+
+def _check_keys(path: str, table: str, values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        if key not in _PROFILE_KEYS:
+            known = ", ".join(sorted(_PROFILE_KEYS))
+            raise ConfigError(f"{path}: unknown setting {key!r} in [{table}] (known: {known})")
+        expect = _TYPES.get(key)
+        if expect is not None and not isinstance(value, expect):
+            raise ConfigError(f"{path}: [{table}] {key} has the wrong type")
+
+
+_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
+    "host": str, "port": int, "username": str, "secret": str, "secret_command": str,
+    "secret_file": str, "tls": bool, "tls_insecure": bool, "md5": bool, "format": str,
+    "pager": str, "pager_command": str, "keepalive": (int, float), "reconnect": bool,
+    "reconnect_max": (int, float), "timeout": (int, float), "events": str,
+    "event_filter": str, "event_display": str, "history": bool,
+}
+
+
+def check_private(path: str, st: os.stat_result | None = None) -> None:
+    """Refuse a file holding a secret that group or others can read."""
+    if st is None:
+        st = os.stat(path)
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode = stat.S_IMODE(st.st_mode)
+        raise ConfigError(
+            f"{path} holds a secret but its permissions are {mode:04o}, so other users"
+            f" can read it: run  chmod 600 {shlex.quote(path)}"
+        )
+
+
+def parse_hostport(word: str) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
+    if word.startswith("["):
+        host, _, rest = word[1:].partition("]")
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise ConfigError(f"bad address {word!r}: write [ADDRESS]:PORT")
+        return host, _port(rest[1:])
+    if word.count(":") == 1:
+        host, _, port = word.partition(":")
+        return host or "localhost", _port(port)
+    return word, None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"bad port {text!r}: give a number from 1 to 65535")
+    return int(text)
+
+
+# Secrets
+
+
+def resolve_secret(target: Target, ctx: Context) -> str:
+    """The secret from the profile, ``AMI_SECRET``, or a prompt that does not echo."""
+    if target.secret_command:
+        return _run_secret_command(target.secret_command)
+    if target.secret:
+        return target.secret
+    if target.secret_file:
+        path = os.path.expanduser(target.secret_file)
+        try:
+            check_private(path)
+            with open(path, encoding="utf-8") as f:
+                return f.readline().rstrip("\r\n")
+        except OSError as e:
+            raise ConfigError(f"cannot read the secret file {path}: {e.strerror}") from None
+    env_secret = ctx.env.get("AMI_SECRET")
+    if env_secret:
+        return env_secret
+    return ask(ctx, f"Secret for {target.username}@{target.address}: ", echo=False)
+
+
+def resolve_username(target: Target, ctx: Context) -> str:
+    if target.username:
+        return target.username
+    user = ctx.env.get("AMI_USER")
+    if user:
+        return user
+    user = ask(ctx, f"Username for {target.address}: ", echo=True).strip()
+    if not user:
+        raise ConfigError("no username: give -u USER, AMI_USER or a profile's username")
+    return user
+
+
+def _run_secret_command(command: str) -> str:
+    try:
+        done = subprocess.run(
+            command, shell=True, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ConfigError(f"secret_command failed: {type(e).__name__}") from None
+    if done.returncode != 0:
+        raise ConfigError(f"secret_command exited with status {done.returncode}")
+    secret = done.stdout.splitlines()[0] if done.stdout else ""
+    if not secret:
+        raise ConfigError("secret_command printed nothing")
+    return secret
+
+
+def ask(ctx: Context, prompt: str, *, echo: bool) -> str:
+    """Ask on the terminal (even when stdin is a script); without echo for secrets."""
+    if ctx.tty_path is None:
+        ctx.stderr.write(prompt)
+        ctx.stderr.flush()
+        line = ctx.stdin.readline()
+        if not line:
+            raise ConfigError("no answer (end of input)")
+        return line.rstrip("\r\n")
+    try:
+        fd = os.open(ctx.tty_path, os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        what = "AMI_SECRET or a profile" if not echo else "-u USER or AMI_USER"
+        raise ConfigError(f"no terminal to ask on: set {what}") from None
+    with open(fd, "r+", encoding="utf-8", errors="replace", closefd=True) as tty:
+        return _ask_tty(tty, prompt, echo)
+
+
+def _ask_tty(tty: Any, prompt: str, echo: bool) -> str:
+    import termios
+
+    tty.write(prompt)
+    tty.flush()
+    fd = tty.fileno()
+    old = None
+    if not echo:
+        try:
+            old = termios.tcgetattr(fd)
+            new = termios.tcgetattr(fd)
+            new[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+        except termios.error:
+            old = None
+    try:
+        line = tty.readline()
+    except KeyboardInterrupt:
+        raise ConfigError("interrupted") from None
+    finally:
+        if old is not None:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+            tty.write("\n")
+            tty.flush()
+    if not line:
+        raise ConfigError("no answer (end of input)")
+    return str(line).rstrip("\r\n")

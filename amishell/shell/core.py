@@ -1,0 +1,389 @@
+"""The shell's state and what it does with a line, for both interactive and batch use.
+
+:class:`Shell` owns the client (and replaces it on reconnect), the catalogue,
+the event view and the renderer. Executing an action is split in two so that
+the caller decides how to wait: :meth:`Shell.start` sends and returns a
+:class:`Pending` (or a result that needs no waiting), :meth:`Shell.finish`
+turns the response into fragments.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Final
+
+from ..catalog import Catalog, load_offline
+from ..message import Message
+from .completer import LiveSources
+from .config import Target
+from .context import Context, ExitStatus
+from .events import EventView
+from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
+from .render import Fragments, Info, Problem, Renderer, TableResult
+
+if TYPE_CHECKING:
+    from ..client import ActionFuture, AMIClient
+
+__all__ = ["Pending", "Quit", "Shell"]
+
+META_TIMEOUT: Final = 10.0
+
+
+@dataclass
+class Quit:
+    """Leave the shell."""
+
+
+Result = Info | Problem | TableResult | Quit
+
+
+@dataclass
+class Pending:
+    """An action on its way: wait for ``future``, then :meth:`Shell.finish`."""
+
+    future: ActionFuture
+    kind: str  # "action" or "cli"
+    name: str
+    note: str = ""
+
+
+class Shell:
+    """Connection, catalogue, events and output settings of one shell."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        target: Target,
+        *,
+        username: str,
+        secret: str,
+        width: Callable[[], int] = lambda: 100,
+        profiles: Callable[[], list[str]] = list,
+    ) -> None:
+        self.ctx = ctx
+        self.target = target
+        self.username = username
+        self._secret = secret
+        self.width = width
+        self.view = EventView()
+        self.renderer = Renderer(target.format, width())
+        self.offline: Catalog = load_offline()
+        self.catalog: Catalog = self.offline
+        self.catalog_live = False
+        self.client: AMIClient | None = None
+        self.info: dict[str, str] = {}
+        #: The server-side event mask (Login ``Events:``), re-applied on reconnect.
+        self.mask: str | None = target.events
+        #: Filter actions added this session, re-added on reconnect (AMI cannot list them).
+        self.server_filters: list[str] = []
+        self.state = "disconnected"
+        self.status = ExitStatus.OK
+        self.pager = target.pager
+        self.debug_file: IO[str] | None = None
+        self.debug_path: str | None = None
+        self.event_names: dict[str, None] = {}
+        self.history_path: str | None = None
+        self._lock = threading.Lock()
+        self._stop_reconnect = threading.Event()
+        self._reconnecting: threading.Thread | None = None
+        self._wanted = False
+        #: Replace the display: every event goes here instead (batch mode).
+        self.event_sink: Callable[[Message], None] | None = None
+        #: Called instead of reconnecting when the connection drops (batch mode).
+        self.drop_sink: Callable[[str], None] | None = None
+        self.sources = LiveSources(
+            lambda: self.client,
+            lambda: self.catalog,
+            meta=_meta_summaries,
+            event_names=lambda: sorted(self.event_names),
+            profiles=profiles,
+            server_key=self.server_key,
+        )
+        if target.event_filter:
+            from .events import EventFilter
+
+            try:
+                self.view.filter = EventFilter(target.event_filter)
+            except ValueError as e:
+                ctx.error(f"config event_filter: {e}")
+        if target.event_display in ("on", "off", "pause"):
+            self.view.state = target.event_display
+
+    def __repr__(self) -> str:
+        return f"<Shell {self.username}@{self.target.address} {self.state}>"
+
+    def redact(self, text: str) -> str:
+        """``text`` with the manager secret starred out (the last line of defence for
+        anything the shell writes: a server may echo a header the user typed)."""
+        secret = self._secret
+        if len(secret) >= 4 and secret in text:
+            return text.replace(secret, MASK)
+        return text
+
+    # -- connection ---------------------------------------------------------------
+    def server_key(self) -> str:
+        return f"{self.target.address}/{self.info.get('AsteriskVersion', '?')}"
+
+    def connect(self) -> str | None:
+        """Connect and log in; None when it worked, else the error text."""
+        self._wanted = True
+        self._stop_reconnect.set()
+        self.state = "connecting"
+        error = self._open()
+        self.state = "connected" if error is None else "disconnected"
+        return error
+
+    def _open(self) -> str | None:
+        from ..client import AMIClient
+
+        old = self.client
+        if old is not None:
+            old.disconnect_callback = None
+            old.close()
+        t = self.target
+        tls: bool | ssl.SSLContext = False
+        if t.tls:
+            tls = ssl.create_default_context()
+            if t.tls_insecure:
+                tls.check_hostname = False
+                tls.verify_mode = ssl.CERT_NONE
+        client = AMIClient(
+            self.username,
+            self._secret,
+            t.host,
+            t.port,
+            timeout=t.timeout,
+            tls=tls,
+            auth="md5" if t.md5 else "plain",
+            events=self.mask,
+            keepalive=t.keepalive or None,
+            event_callback=self._on_event,
+            disconnect_callback=self._on_drop,
+            debug_file=self.debug_file,
+        )
+        if not client.connect():
+            client.close()
+            return client.error or "connection failed"
+        self.client = client
+        self._after_login(client)
+        return None
+
+    def _after_login(self, client: AMIClient) -> None:
+        client.ping(META_TIMEOUT)  # the toolbar shows the latency from the start
+        settings = client.submit({"Action": "CoreSettings"}).result(META_TIMEOUT)
+        if not settings.is_error:
+            self.info = {k: v for k, v in settings.headers if k.lower() != "actionid"}
+        listed = client.submit({"Action": "ListCommands"}).result(META_TIMEOUT)
+        try:
+            self.catalog = Catalog.from_list_commands(listed, self.offline)
+            self.catalog_live = len(self.catalog) > 0
+        except ValueError:
+            self.catalog, self.catalog_live = self.offline, False
+        if not self.catalog_live:
+            self.catalog = self.offline
+        for regex in self.server_filters:
+            client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex}).result(
+                META_TIMEOUT
+            )
+
+    def _on_event(self, msg: Message) -> None:
+        sink = self.event_sink
+        if sink is not None:
+            sink(msg)
+            return
+        self.view.push(msg)
+        name = dict.get(msg, "Event")
+        if isinstance(name, str) and name not in self.event_names and len(self.event_names) < 2000:
+            self.event_names[name] = None
+
+    def _on_drop(self, text: str) -> None:
+        """The connection dropped (on the client's dispatcher thread)."""
+        self.state = "disconnected"
+        if self.drop_sink is not None:
+            self.drop_sink(text)
+            return
+        self.view.notice(f"connection lost: {text}", "error")
+        if self.target.reconnect and self._wanted:
+            self._start_reconnect()
+        else:
+            self.view.notice("type .reconnect to connect again", "dim")
+
+    def _start_reconnect(self) -> None:
+        with self._lock:
+            if self._reconnecting is not None and self._reconnecting.is_alive():
+                return
+            self._stop_reconnect = threading.Event()
+            thread = threading.Thread(
+                target=self._reconnect_loop,
+                args=(self._stop_reconnect,),
+                name="amishell-reconnect",
+                daemon=True,
+            )
+            self._reconnecting = thread
+            thread.start()
+
+    def _reconnect_loop(self, stop: threading.Event) -> None:
+        delay = 0.5
+        attempt = 0
+        while not stop.is_set():
+            self.state = "reconnecting"
+            if stop.wait(delay):
+                return
+            attempt += 1
+            error = self._open()
+            if stop.is_set():
+                return
+            if error is None:
+                self.state = "connected"
+                extra = []
+                if self.mask is not None:
+                    extra.append(f"event mask {self.mask}")
+                if self.server_filters:
+                    extra.append(f"{len(self.server_filters)} filter(s)")
+                again = f"; re-applied {' and '.join(extra)}" if extra else ""
+                self.view.notice(f"reconnected to {self.target.address}{again}", "ok")
+                return
+            delay = min(delay * 2, max(self.target.reconnect_max, 0.5))
+            if attempt <= 3 or attempt % 10 == 0:
+                self.view.notice(f"reconnect failed: {error}; next try in {delay:g}s", "dim")
+
+    def disconnect(self) -> Message | None:
+        """Log off (no reconnect). The Goodbye response, or None if not connected."""
+        self._wanted = False
+        self._stop_reconnect.set()
+        client = self.client
+        self.state = "disconnected"
+        if client is None or not client.connected:
+            return None
+        client.disconnect_callback = None
+        reply = client.submit({"Action": "Logoff"}).result(5.0)
+        client.close()
+        return reply
+
+    def close(self) -> None:
+        self._wanted = False
+        self._stop_reconnect.set()
+        client = self.client
+        if client is not None:
+            client.disconnect_callback = None
+            if client.connected:
+                client.disconnect()
+            client.close()
+        if self.view.log is not None:
+            self.view.log.close()
+        if self.debug_file is not None:
+            self.debug_file.close()
+            self.debug_file = None
+
+    @property
+    def connected(self) -> bool:
+        client = self.client
+        return client is not None and client.connected
+
+    # -- running what the user typed ------------------------------------------------
+    def start(self, item: Item) -> Pending | Result:
+        """Send an action or CLI command (a Pending), or run a meta command."""
+        if isinstance(item, MetaLine):
+            from .commands import run_meta
+
+            return run_meta(self, item)
+        if isinstance(item, CliLine):
+            return self._send("cli", "Command", [("Command", item.command)])
+        return self._start_action(item)
+
+    def _start_action(self, item: ActionLine) -> Pending | Result:
+        name = self.catalog.canonical(item.name) or self.offline.canonical(item.name)
+        if name is None:
+            if item.name.lower() in CLI_WORDS and not item.block:
+                return Problem(
+                    f"{item.name!r} is not an action; for the CLI command type"
+                    f" /{item.name} ..., or .help for actions"
+                )
+            name = item.name
+        low = name.lower()
+        if low == "login":
+            return Problem("already logging in through the shell: use .connect to log in again")
+        if low == "logoff":
+            from .commands import run_meta
+
+            return run_meta(self, MetaLine("disconnect"))
+        fields = [(k, v) for k, v in item.fields if k.lower() != "actionid"]
+        note = ""
+        if len(fields) != len(item.fields):
+            note = "(ActionID is set by the shell; yours was left out)"
+        if low == "events":
+            mask = next((v for k, v in fields if k.lower() == "eventmask"), None)
+            if mask is not None:
+                self.mask = mask
+        elif low == "filter":
+            op = next((v for k, v in fields if k.lower() == "operation"), "add")
+            regex = next((v for k, v in fields if k.lower() == "filter"), None)
+            if regex and op.lower() == "add" and regex not in self.server_filters:
+                self.server_filters.append(regex)
+        return self._send("action", name, fields, note)
+
+    def _send(
+        self, kind: str, name: str, fields: list[tuple[str, str]], note: str = ""
+    ) -> Pending | Result:
+        client = self.client
+        if client is None or not client.connected:
+            why = "reconnecting" if self.state == "reconnecting" else "not connected"
+            return Problem(f"{why}: {name} was not sent (type .connect or .reconnect)")
+        try:
+            future = client.submit([("Action", name), *fields])
+        except ValueError as e:
+            return Problem(str(e))
+        return Pending(future, kind, name, note)
+
+    def finish(self, pending: Pending, msg: Message, *, late: bool = False) -> Fragments:
+        """The fragments for a response, and the exit status noted."""
+        self.renderer.width = self.width()
+        if msg.is_error and self.status == ExitStatus.OK:
+            self.status = ExitStatus.ACTION_ERROR
+        elapsed = pending.future.elapsed
+        if pending.kind == "cli" and not late:
+            frags = self.renderer.cli(msg, elapsed)
+        else:
+            frags = self.renderer.response(msg, None if late else elapsed, late=late)
+        if msg.is_error and self.renderer.format == "pretty":
+            frags += _hint(pending, msg, self.catalog)
+        if pending.note and self.renderer.format == "pretty":
+            frags.append(("dim", pending.note + "\n"))
+        return frags
+
+    def render(self, result: Info | Problem | TableResult) -> Fragments:
+        self.renderer.width = self.width()
+        return self.renderer.result(result)
+
+    def parse_error(self, error: InputError) -> Fragments:
+        if self.status == ExitStatus.OK:
+            self.status = ExitStatus.USAGE
+        return self.render(Problem(str(error)))
+
+
+def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:
+    text = (msg.value("Message") or "").lower()
+    if "invalid/unknown command" in text:
+        return [("dim", "type .help for the actions this server offers\n")]
+    if "missing" in text or "required" in text:
+        return [("dim", f"type .help {pending.name} for its parameters\n")]
+    if "permission denied" in text:
+        return [("dim", "this user's manager.conf privileges do not allow it\n")]
+    return []
+
+
+def _meta_summaries() -> dict[str, str]:
+    from .commands import summaries
+
+    return summaries()
+
+
+def private_file(path: str) -> IO[str]:
+    """A file for appending, created mode 0600."""
+    fd = os.open(os.path.expanduser(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8")
+

@@ -1,0 +1,354 @@
+"""Events on screen: filters, the bounded hand-off to the display, floods, the log.
+
+The client's dispatcher thread calls :meth:`EventView.push` for every event. It
+only counts, filters, logs and appends to a bounded queue; it never touches the
+terminal. The display side calls :meth:`EventView.take` every tick (about ten a
+second) and shows at most ``per_tick`` events; whatever else arrived in that
+tick is counted and summarised as ``... 3,412 events not shown``. Memory stays
+bounded whatever the rate: the queue holds at most ``max_pending`` events.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Final
+
+from ..message import Message
+from .render import Fragments, Renderer
+
+__all__ = ["EventFilter", "EventLog", "EventView", "Batch", "format_event_line"]
+
+STATES: Final = ("on", "off", "pause")
+MODES: Final = ("line", "full")
+
+
+class EventFilter:
+    """Which events to show: names, globs, ``Key=glob`` header matches, ``!`` to exclude.
+
+    ``Hangup,Newchannel`` shows those two; ``Queue*`` every name starting so;
+    ``Channel=PJSIP/*`` events whose Channel matches; ``!VarSet`` hides VarSet.
+    Name terms are alternatives; header terms on different keys must all match
+    (several terms on one key are alternatives). Matching ignores case.
+    """
+
+    def __init__(self, spec: str) -> None:
+        terms = [t for t in re.split(r"[,\s]+", spec.strip()) if t]
+        if not terms:
+            raise ValueError("empty filter: give names, globs or Key=glob, e.g. Hangup,Queue*")
+        self.spec = ",".join(terms)
+        names: list[str] = []
+        no_names: list[str] = []
+        headers: dict[str, list[str]] = {}
+        no_headers: dict[str, list[str]] = {}
+        for term in terms:
+            negative = term.startswith("!")
+            body = term[1:] if negative else term
+            key, eq, pattern = body.partition("=")
+            if not body or (eq and (not key or not pattern)):
+                raise ValueError(f"bad filter term {term!r}: write Name, Glob* or Key=glob")
+            if eq:
+                target = no_headers if negative else headers
+                target.setdefault(key.lower(), []).append(fnmatch.translate(pattern))
+            else:
+                (no_names if negative else names).append(fnmatch.translate(body))
+        self._names = _either(names)
+        self._no_names = _either(no_names)
+        self._headers = [(k, _compile(p)) for k, p in headers.items()]
+        self._no_headers = [(k, _compile(p)) for k, p in no_headers.items()]
+
+    def matches(self, msg: Message) -> bool:
+        name = _event_name(msg)
+        if self._names is not None and self._names.match(name) is None:
+            return False
+        if self._no_names is not None and self._no_names.match(name) is not None:
+            return False
+        for key, pattern in self._headers:
+            value = _header(msg, key)
+            if value is None or pattern.match(value) is None:
+                return False
+        for key, pattern in self._no_headers:
+            value = _header(msg, key)
+            if value is not None and pattern.match(value) is not None:
+                return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"EventFilter({self.spec!r})"
+
+
+def _compile(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(patterns), re.IGNORECASE)
+
+
+def _either(patterns: list[str]) -> re.Pattern[str] | None:
+    return _compile(patterns) if patterns else None
+
+
+def _event_name(msg: Message) -> str:
+    got = dict.get(msg, "Event")
+    if isinstance(got, str):
+        return got
+    return msg.value("Event") or ""
+
+
+def _header(msg: Message, lower_key: str) -> str | None:
+    for key, value in msg.headers:
+        if key.lower() == lower_key:
+            return value
+    return None
+
+
+class EventLog:
+    """Events as JSON Lines, every one of them, in a file created mode 0600."""
+
+    def __init__(
+        self,
+        path: str,
+        clock: Callable[[], float] = time.monotonic,
+        redact: Callable[[str], str] = str,
+    ) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.path = path
+        self._file: IO[str] = os.fdopen(fd, "a", encoding="utf-8", buffering=1 << 16)
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._redact = redact
+        self._flushed = clock()
+        self.written = 0
+
+    def write(self, msg: Message) -> None:
+        line = self._redact(json.dumps(msg.to_json(), ensure_ascii=False))
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.write(line + "\n")
+            self.written += 1
+            now = self._clock()
+            if now - self._flushed > 0.5:
+                self._file.flush()
+                self._flushed = now
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    def __repr__(self) -> str:
+        return f"EventLog({self.path!r}, written={self.written})"
+
+
+@dataclass
+class Batch:
+    """What one display tick shows."""
+
+    events: list[tuple[float, Message]] = field(default_factory=list)
+    #: Events that arrived but are not shown in this batch (flood, pause, overflow).
+    not_shown: int = 0
+    notices: list[Fragments] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.not_shown or self.notices)
+
+
+class EventView:
+    """The bounded hand-off from the client's dispatcher thread to the display."""
+
+    def __init__(
+        self,
+        *,
+        per_tick: int = 100,
+        max_pending: int = 2000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.per_tick = per_tick
+        self.max_pending = max_pending
+        self.state = "on"
+        self.mode = "line"
+        self.filter: EventFilter | None = None
+        self.log: EventLog | None = None
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: deque[tuple[float, Message]] = deque()
+        self._notices: deque[Fragments] = deque(maxlen=200)
+        self._unshown = 0
+        self._paused = 0
+        # Counters (written by the dispatcher thread only).
+        self.received = 0
+        self.shown = 0
+        self.filtered = 0
+        self.not_shown = 0
+        self._rate_mark = (time.monotonic(), 0)
+        self._rate = 0.0
+
+    # -- dispatcher side --------------------------------------------------------
+    def push(self, msg: Message) -> None:
+        """Take one event (called on the client's dispatcher thread)."""
+        self.received += 1
+        log = self.log
+        if log is not None:
+            log.write(msg)
+        state = self.state
+        if state == "off":
+            self.filtered += 1
+            return
+        flt = self.filter
+        if flt is not None and not flt.matches(msg):
+            self.filtered += 1
+            return
+        with self._lock:
+            if state == "pause":
+                self._paused += 1
+            elif len(self._pending) >= self.max_pending:
+                self._unshown += 1
+            else:
+                self._pending.append((self._clock(), msg))
+
+    def notice(self, text: str, style: str = "warn") -> None:
+        """A line for the user (connection state, late responses), from any thread."""
+        self.notice_fragments([(style, text.rstrip("\n") + "\n")])
+
+    def notice_fragments(self, fragments: Fragments) -> None:
+        with self._lock:
+            self._notices.append(fragments)
+
+    # -- display side -----------------------------------------------------------
+    def take(self) -> Batch:
+        """Up to ``per_tick`` events; the rest of this tick's arrivals are counted."""
+        with self._lock:
+            pending, self._pending = self._pending, deque()
+            unshown, self._unshown = self._unshown, 0
+            notices = list(self._notices)
+            self._notices.clear()
+            paused = 0
+            if self._paused and self.state != "pause":
+                paused, self._paused = self._paused, 0
+        limit = self.per_tick if self.mode == "line" else max(1, self.per_tick // 10)
+        events = [pending.popleft() for _ in range(min(limit, len(pending)))]
+        unshown += len(pending)
+        self.shown += len(events)
+        self.not_shown += unshown + paused
+        if paused:
+            notices.append([("warn", f"... {paused:,} events not shown while paused\n")])
+        return Batch(events, unshown, notices)
+
+    @property
+    def paused(self) -> int:
+        """Events that arrived during the current pause."""
+        return self._paused
+
+    def render(self, batch: Batch, renderer: Renderer) -> Fragments:
+        frags: Fragments = []
+        for notice in batch.notices:
+            frags += notice
+        for ts, msg in batch.events:
+            if renderer.format == "json":
+                frags.append(("", json.dumps(msg.to_json(), ensure_ascii=False) + "\n"))
+            elif renderer.format == "raw":
+                frags += renderer.response(msg)
+            elif self.mode == "full":
+                frags.append(("time", time.strftime("%H:%M:%S", time.localtime(ts)) + "\n"))
+                frags += renderer.event_block(msg)
+                frags.append(("", "\n"))
+            else:
+                frags += format_event_line(ts, msg, renderer.width)
+        if batch.not_shown:
+            frags.append(("warn", f"... {batch.not_shown:,} events not shown\n"))
+        return frags
+
+    def rate(self) -> float:
+        """Events per second received, over the last second or so."""
+        now = time.monotonic()
+        then, count = self._rate_mark
+        if now - then >= 1.0:
+            self._rate = (self.received - count) / (now - then)
+            self._rate_mark = (now, self.received)
+        return self._rate
+
+    def describe(self) -> list[str]:
+        flt = self.filter.spec if self.filter else "none"
+        lines = [
+            f"display: {self.state}, {self.mode} format; filter: {flt}",
+            f"received {self.received:,}, shown {self.shown:,}, filtered out"
+            f" {self.filtered:,}, not shown (flood/pause)"
+            f" {self.not_shown + self._unshown + self._paused:,}",
+        ]
+        if self.log is not None:
+            lines.append(f"logging to {self.log.path} ({self.log.written:,} written)")
+        return lines
+
+
+# One line per event
+
+_SKIP: Final = frozenset(
+    {
+        "event", "privilege", "channel", "channelstate", "channelstatedesc", "calleridnum",
+        "calleridname", "connectedlinenum", "connectedlinename", "language", "accountcode",
+        "context", "exten", "priority", "uniqueid", "linkedid", "actionid", "systemname",
+    }
+)
+_SUBJECT_KEYS: Final = (
+    "Channel", "DestChannel", "LocalOneChannel", "Device", "Queue", "Peer", "Endpoint",
+    "BridgeUniqueid",
+)
+_STATE_KEYS: Final = ("ChannelStateDesc", "State", "Status", "PeerStatus")
+
+
+def format_event_line(ts: float, msg: Message, width: int = 120) -> Fragments:
+    """``09:45:32.316 Newchannel  Local/100@demo-0;1  Ring  "Alice" <1001>  ...``"""
+    name = _event_name(msg)
+    stamp = time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+    frags: Fragments = [("time", stamp + " "), ("event", f"{name:<18}")]
+    used = {"event"}
+    parts: list[tuple[str, str]] = []
+    subject_key = next((k for k in _SUBJECT_KEYS if msg.value(k)), None)
+    if subject_key is not None:
+        used.add(subject_key.lower())
+        parts.append(("channel", msg.value(subject_key) or ""))
+    state_key = next((k for k in _STATE_KEYS if msg.value(k)), None)
+    if state_key is not None:
+        used.add(state_key.lower())
+        parts.append(("", msg.value(state_key) or ""))
+    num, cname = msg.value("CallerIDNum"), msg.value("CallerIDName")
+    if num and num != "<unknown>":
+        parts.append(("", f'"{cname}" <{num}>' if cname and cname != "<unknown>" else f"<{num}>"))
+    parts.append(("dim", _details(name, msg, used)))
+    width_used = len(stamp) + 1 + max(18, len(name))
+    for style, text in parts:
+        if not text:
+            continue
+        room = width - width_used - 2
+        if room <= 1:
+            break
+        if len(text) > room:
+            text = text[: room - 1] + "…"
+        frags += [("", "  "), (style, text)]
+        width_used += 2 + len(text)
+    frags.append(("", "\n"))
+    return frags
+
+
+def _details(name: str, msg: Message, used: set[str]) -> str:
+    low = name.lower()
+    if low == "newexten":
+        app, data = msg.value("Application") or "", msg.value("AppData") or ""
+        where = f"{msg.value('Exten')}@{msg.value('Context')}:{msg.value('Priority')}"
+        return f"{where} {app}({data})"
+    if low == "varset":
+        return f"{msg.value('Variable')}={msg.value('Value')}"
+    if low in ("hangup", "softhanguprequest", "hanguprequest"):
+        cause = msg.value("Cause-txt")
+        return f"cause {msg.value('Cause')}" + (f" ({cause})" if cause else "")
+    if low in ("dialbegin", "dialend") and msg.value("DestChannel"):
+        status = msg.value("DialStatus")
+        return f"-> {msg.value('DestChannel')}" + (f" {status}" if status else "")
+    skip = _SKIP | used
+    extra = [f"{k}={v}" for k, v in msg.headers if k.lower() not in skip and v]
+    return " ".join(extra[:6])
