@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .client import AMIClient, AMIError, ActionFuture
+from .client import ActionFuture, AMIClient, AMIError
 from .message import Message
 from .protocol import LocalProtocolError, ProtocolError
+
+__version__ = "0.1.0"
 
 __all__ = [
     "AMIClient",
