@@ -55,6 +55,8 @@ _LIST_START = re.compile(rb"\nEventList:[ \t]*start", re.I)
 _LIST_COMPLETE = re.compile(rb"\nEventList:[ \t]*complete", re.I)
 _ORIGINATE_MARGIN = 5.0
 _DEFAULT_ORIGINATE_TIMEOUT = 30.0
+#: How long the reader thread stays aside after a thread in action() read.
+_LINGER = 0.002
 
 EventCallback = Callable[[Message], object]
 
@@ -569,10 +571,18 @@ class AMIClient:
         self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
     ) -> Message:
         """Send an action and wait for its response (and its event list)."""
-        future = self.submit(fields, **headers)
         transport = self._transport
-        if transport is not None and not future._done:
+        if transport is None or not transport.read_lock.acquire(blocking=False):
+            # Another thread is reading: it routes our response to us.
+            return self.submit(fields, **headers).result()
+        transport.foreground = True
+        try:
+            future = self.submit(fields, **headers)
             self._lead(future, transport)
+        finally:
+            transport.foreground_ended = time.monotonic()
+            transport.foreground = False
+            transport.read_lock.release()
         return future.result()
 
     def send_action(
@@ -651,12 +661,13 @@ class AMIClient:
 
     def _reader(self, transport: Transport) -> None:
         """The reader thread: read whenever no thread in ``action()`` is reading."""
-        done = transport.foreground_done
         while True:
-            if transport.foreground:
-                with done:
-                    while transport.foreground:
-                        done.wait()
+            # Stand aside while a thread in action() reads, and for a moment
+            # after, so that a loop of actions never wakes this thread.
+            while transport.foreground or (
+                time.monotonic() - transport.foreground_ended < _LINGER
+            ):
+                time.sleep(_LINGER)
             try:
                 if not transport.wait_readable(None):
                     continue
@@ -672,13 +683,10 @@ class AMIClient:
     def _lead(self, future: ActionFuture, transport: Transport) -> None:
         """Wait for ``future`` by reading the socket in this thread.
 
-        Saves two thread hand-offs per action. Only one thread reads at a time
-        (``transport.read_lock``); a thread that cannot take the lock waits for
-        its outcome as usual.
+        The caller holds ``transport.read_lock`` and has set
+        ``transport.foreground`` (before sending, so the reader thread stands
+        aside). Saves two thread hand-offs per action.
         """
-        if future._done or not transport.read_lock.acquire(blocking=False):
-            return
-        transport.foreground = True
         try:
             while not future._done:
                 remaining = future._last + future._timeout - time.monotonic()
@@ -694,11 +702,6 @@ class AMIClient:
             # no longer known, so this session cannot go on.
             self._fail("Reading from socket failed: interrupted while reading", transport)
             raise
-        finally:
-            transport.foreground = False
-            transport.read_lock.release()
-            with transport.foreground_done:
-                transport.foreground_done.notify_all()
 
     def _read_once(self, transport: Transport) -> bool:
         """Read what is there, frame it, route it. False when the connection ended."""

@@ -32,7 +32,7 @@ class Transport:
         self.read_lock = threading.Lock()
         #: Set while a thread waiting in ``action()`` reads for itself.
         self.foreground = False
-        self.foreground_done = threading.Condition(threading.Lock())
+        self.foreground_ended = 0.0
         self._poll = select.poll()
         self._poll.register(self.sock, select.POLLIN)
 
