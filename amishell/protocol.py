@@ -421,6 +421,9 @@ def _pairs(fields: Fields) -> list[tuple[str, str]]:
     items = fields.items() if isinstance(fields, Mapping) else fields
     out: list[tuple[str, str]] = []
     for key, value in items:
+        if value.__class__ is str:
+            out.append((key, value))
+            continue
         if value is None:
             continue
         if isinstance(value, list | tuple):
