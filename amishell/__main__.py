@@ -70,6 +70,12 @@ def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
     except KeyboardInterrupt:
         ctx.error("interrupted")
         return int(ExitStatus.CONNECTION)
+    except BrokenPipeError:  # the reader of our output went away (| head): not an error
+        ctx.silence_stdout()
+        return int(ExitStatus.OK)
+    except Exception as e:  # a bug: one line, never a traceback
+        ctx.error(f"internal error: {type(e).__name__}: {e}")
+        return int(ExitStatus.INTERNAL)
 
 
 def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
@@ -83,6 +89,7 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
         return ExitStatus.USAGE
     try:
         config = load_config(ctx.env, args.config)
+        _events_or_target(args, config.profiles)
         target = config.target(args.target)
     except ConfigError as e:
         ctx.error(str(e))
@@ -106,6 +113,18 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
     finally:
         if demo is not None:
             demo.stop()
+
+
+def _events_or_target(args: argparse.Namespace, profiles: dict[str, Any]) -> None:
+    """``amishell --events pbx.example.com``: argparse takes the host for the optional
+    FILTER. A word that names a profile or looks like an address (no event name has a
+    dot or a colon, and no filter lacks ``=``, ``*`` or ``,`` then) is the target."""
+    word = args.events
+    if args.target is not None or not word:
+        return
+    looks_like_address = any(c in word for c in ".:") and not any(c in word for c in "=*?,![")
+    if word in profiles or looks_like_address:
+        args.target, args.events = word, ""
 
 
 def _apply_flags(target: Target, args: argparse.Namespace) -> None:

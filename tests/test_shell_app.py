@@ -254,6 +254,7 @@ BAD_LINES = [
     ".filter Channel=",
     ".history many",
     ".help NoSuchAction",
+    ".help .nosuch",
     ".log /nonexistent-dir/x.jsonl",
     "Login Username=x Secret=y",
     "Ping Data=" + "x" * 1100,
@@ -370,3 +371,116 @@ def test_toolbar_shows_state_latency_counts_filter_format(
     assert "filter Hangup" in text and "json" in text
     assert "ev/s" in text and "shown" in text
     assert SECRET not in text
+
+
+def test_keys_typed_while_waiting_are_kept_and_ctrl_c_stops_the_wait(
+    harness: Callable[..., Harness], sim_factory: Callable[..., Simulator]
+) -> None:
+    """While a response is awaited the keyboard is read, not left to the terminal:
+    Ctrl-C (a key, the terminal being raw) stops the wait; what else was typed runs
+    next, in order; the late response comes before the next answer, with a note
+    saying why that next answer waits."""
+    slow = sim_factory()
+    h = harness(slow, timeout=10.0)
+    h.type(".events off\r")
+    h.wait_for("events: off")
+    slow_down(slow, 0.4)
+    mark = len(h.text)
+    h.type("Getvar Variable=FIRST\r")
+    time.sleep(0.1)
+    h.type("\x03")  # Ctrl-C
+    stopped = h.wait_for("stopped waiting for Getvar", after=mark)
+    h.type("Ping\rGetvar Variable=THIRD\r")  # typed ahead while Ping waits
+    note = h.wait_for("(Ping waits behind Getvar, ActionID", after=stopped)
+    late = h.wait_for("late response to Getvar (ActionID", after=note)
+    pong = h.wait_for("Ping: Pong", after=late)
+    h.wait_for("Variable: THIRD", after=pong)
+    slow_down(slow, 0.0)
+
+
+def test_a_wrapped_long_line_is_not_drawn_as_a_block_line(
+    harness: Callable[..., Harness],
+) -> None:
+    app = harness().app
+    assert app._continuation(17, 1, 0) == "... ".rjust(17)  # the next line of a block
+    assert app._continuation(17, 0, 1) == ""  # the same line, wrapped by the terminal
+
+
+def test_toolbar_fits_the_terminal_and_says_seconds(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    from amishell.shell.events import EventFilter
+    from amishell.shell.toolbar import toolbar_fragments
+
+    h = harness(sim)
+    view = h.shell.view
+    view.filter = EventFilter("Hangup,Newchannel,QueueMemberStatus,DeviceStateChange")
+    view.shown, view.filtered, view.not_shown = 1234, 56_789, 1_234_567
+    view.state = "pause"
+    assert h.shell.client is not None
+    h.shell.client.last_latency = 7.36  # a Ping queued behind a synchronous Originate
+    wide = "".join(t for _, t in toolbar_fragments(h.shell))
+    assert "ping 7.4 s" in wide and "events paused: 1,234 shown, 56.8k filtered, 1.2M" in wide
+    for width in (120, 100, 80):
+        text = "".join(t for _, t in toolbar_fragments(h.shell, width))
+        assert len(text) <= width, (width, text)
+        assert text.rstrip().endswith("pretty") and "events paused" in text
+
+
+def test_connect_to_a_wrong_address_keeps_the_working_session(
+    harness: Callable[..., Harness], sim: Simulator, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), "AMI_SECRET": SECRET}
+    h = harness(sim, env=env)
+    h.type(f".connect 127.0.0.1:{port} -u admin\r")
+    h.wait_for(f"still connected to {h.target.address}")
+    assert h.shell.state == "connected" and h.shell.target.port == sim.address[1]
+    mark = len(h.text)
+    h.type("Ping\r")
+    h.wait_for("Ping: Pong", after=mark)
+
+
+def test_errors_point_to_the_fix(harness: Callable[..., Harness]) -> None:
+    h = harness()
+    h.type("Originate\r")
+    h.wait_for("type .help Originate for its parameters")
+    h.type("bad line here\r")
+    h.wait_for("error: 'bad' is not an action: Tab after a few letters lists them;"
+               " for a CLI command type /bad line here")
+    h.type(".help .nosuch\r")
+    h.wait_for("error: no shell command .nosuch; .help lists them")
+
+
+def test_enter_never_waits_for_a_slow_completion(harness: Callable[..., Harness]) -> None:
+    """A completion that hangs (a server slow to say an action's parameters) neither
+    blocks typing nor delays Enter."""
+    h = harness()
+    h.type(".events off\r")
+    h.wait_for("events: off")
+    live = h.app.completer.completer.sources  # type: ignore[attr-defined]
+    gate, asked = threading.Event(), threading.Event()
+
+    class Hanging:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(live, name)
+
+        def params(self, action: str) -> Any:
+            asked.set()
+            gate.wait(10)
+            return live.params(action)
+
+    h.app.completer.completer.sources = Hanging()  # type: ignore[attr-defined]
+    try:
+        mark = len(h.text)
+        h.type("Getvar Variable=SLOWCOMPLETION")
+        assert asked.wait(5)
+        h.type("\r")
+        h.wait_for("Variable: SLOWCOMPLETION", after=mark)
+        assert not gate.is_set()  # answered while the completion still hung
+    finally:
+        gate.set()

@@ -170,3 +170,126 @@ def test_md5_login(sim: Simulator, tmp_path: Path) -> None:
     status, out, err = run([address(sim), "--md5", "-x", "Ping"], tmp_path)
     assert status == ExitStatus.OK, err
     assert "Ping: Pong" in out
+
+
+def test_a_bug_is_one_line_and_its_own_status(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import amishell.shell.config
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("something unforeseen")
+
+    monkeypatch.setattr(amishell.shell.config, "load_config", broken)
+    status, out, err = run([address(sim), "-x", "Ping"], tmp_path)
+    assert status == ExitStatus.INTERNAL == 70
+    assert err == "amishell: internal error: RuntimeError: something unforeseen\n"
+
+
+class ClosingPipe(io.StringIO):
+    """A stdout whose reader goes away after ``lines`` lines (``amishell ... | head``)."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.left = lines
+
+    def write(self, text: str) -> int:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.left -= text.count("\n")
+        return super().write(text)
+
+
+def run_piped(argv: list[str], tmp_path: Path, lines: int) -> tuple[int, str, str]:
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "AMI_SECRET": SECRET, "AMI_USER": "admin"}
+    out, err = ClosingPipe(lines), io.StringIO()
+    ctx = Context(stdin=io.StringIO(), stdout=out, stderr=err, env=env, tty_path=None)
+    return main(argv, ctx), out.getvalue(), err.getvalue()
+
+
+def test_a_closed_pipe_ends_events_quietly(sim: Simulator, tmp_path: Path) -> None:
+    def burst() -> None:
+        time.sleep(0.3)
+        sim.burst(50)
+
+    threading.Thread(target=burst, daemon=True).start()
+    started = time.monotonic()
+    status, out, err = run_piped([address(sim), "--events", "--duration", "20"], tmp_path, 3)
+    assert time.monotonic() - started < 10, "kept tailing into a closed pipe"
+    assert status == ExitStatus.OK, err
+    assert len(out.splitlines()) == 3
+    assert err == ""
+
+
+def test_a_closed_pipe_stops_the_script(sim: Simulator, tmp_path: Path) -> None:
+    status, out, err = run_piped(
+        [address(sim), "-x", "Ping", "-x", "Setvar Variable=AFTER_PIPE Value=1"], tmp_path, 0
+    )
+    assert status == ExitStatus.OK and err == ""
+    host, port = sim.address
+    from amishell.client import AMIClient
+
+    with AMIClient("admin", SECRET, host, port, events="off") as other:
+        assert not other.action({"Action": "Getvar", "Variable": "AFTER_PIPE"}).value("Value")
+
+
+def test_stdout_holds_only_answers_meta_notes_go_to_stderr(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    status, out, err = run(
+        [address(sim), "-x", ".format json", "-x", "Ping", "-x", ".events off", "-x",
+         "CoreSettings"],
+        tmp_path,
+    )
+    assert status == ExitStatus.OK, err
+    assert [json.loads(line)["Response"] for line in out.splitlines()] == ["Success"] * 2
+    assert "format: json" in err and "events: off" in err
+
+
+def test_script_errors_name_their_line_and_say_what_is_wrong(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    script = "Ping\n\n.nosuch\nbad line here\nOriginate Chan\n"
+    status, out, err = run([address(sim)], tmp_path, stdin=script)
+    assert status == ExitStatus.USAGE
+    lines = err.splitlines()
+    assert lines[0].startswith("amishell: line 3: unknown shell command .nosuch")
+    assert lines[1].startswith("amishell: line 4: 'bad' is not an action:")
+    assert "/bad line here" in lines[1]
+    assert lines[2].startswith("amishell: line 5: 'Chan' is not Key=Value")  # an action
+    assert "Ping: Pong" in out
+
+
+def test_events_are_logged_while_tailing(sim: Simulator, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    stop = threading.Event()
+
+    def user_events() -> None:
+        host, port = sim.address
+        from amishell.client import AMIClient
+
+        with AMIClient("admin", SECRET, host, port, events="off") as other:
+            while not stop.wait(0.05):
+                other.action({"Action": "UserEvent", "UserEvent": "Logged"})
+
+    threading.Thread(target=user_events, daemon=True).start()
+    try:
+        status, out, err = run(
+            [address(sim), "--events", "UserEvent", "--count", "2", "--duration", "10",
+             "-x", f".log {log}"],
+            tmp_path,
+        )
+    finally:
+        stop.set()
+    assert status == ExitStatus.OK, err
+    assert '"UserEvent": "Logged"' in log.read_text()
+
+
+def test_events_before_the_host_still_connects_to_the_host(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.burst(2)
+    status, out, err = run(["--events", address(sim), "--duration", "0.3"], tmp_path)
+    assert status == ExitStatus.OK, err  # not a filter named 127.0.0.1:PORT on localhost
+    assert "FullyBooted" in out

@@ -118,6 +118,7 @@ def test_meta_completion() -> None:
     assert complete(".filter New") == ["Newchannel", "Newexten"]
     assert complete(".filter Hangup,!New") == ["Newchannel", "Newexten"]
     assert complete(".connect of") == ["office"]
+    assert complete(".debug ") == ["off"]  # a file name or off: "on" would be a file
 
 
 # Live sources against the simulator

@@ -167,3 +167,46 @@ def test_existing_loose_history_is_tightened(tmp_path: Path) -> None:
     path.chmod(0o644)
     MaskedFileHistory(str(path))
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_asking_on_a_real_terminal(tmp_path: Path) -> None:
+    """The questions go to the terminal, even when stdin is a script; the secret is
+    typed without echo. (A buffered file on a terminal cannot even be opened r+.)"""
+    import pty
+    import select
+    import termios
+    import threading
+    import time
+
+    master, slave = pty.openpty()
+    ctx = Context(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), env={},
+                  tty_path=os.ttyname(slave))
+    answers: list[object] = []
+
+    def ask_both() -> None:
+        try:
+            answers.append(resolve_username(Target(), ctx))
+            answers.append(resolve_secret(Target(username="bob"), ctx))
+        except Exception as e:  # the assertion below shows it
+            answers.append(e)
+
+    asker = threading.Thread(target=ask_both, daemon=True)
+    asker.start()
+    seen = b""
+    deadline = time.monotonic() + 5
+    try:
+        for prompt, answer in ((b"Username for", b"bob\n"), (b"Secret for bob@", b"pw\n")):
+            while prompt not in seen:
+                assert time.monotonic() < deadline, (seen, answers)
+                if select.select([master], [], [], 0.05)[0]:
+                    seen += os.read(master, 1024)
+            if b"Secret" in prompt:
+                while termios.tcgetattr(slave)[3] & termios.ECHO:  # wait for echo off
+                    assert time.monotonic() < deadline
+                    time.sleep(0.005)
+            os.write(master, answer)
+        asker.join(5)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert answers == ["bob", "pw"]

@@ -142,3 +142,35 @@ def test_full_and_json_modes() -> None:
     view.push(event("Hangup", Channel="PJSIP/1"))
     text = to_plain(view.render(view.take(), Renderer("json")))
     assert json.loads(text)["Channel"] == "PJSIP/1"
+
+
+def test_log_is_flushed_after_a_quiet_half_second(tmp_path: Path) -> None:
+    """``tail -f`` sees the last events of a burst without waiting for the next one."""
+    now = [0.0]
+    path = tmp_path / "events.jsonl"
+    log = EventLog(str(path), clock=lambda: now[0])
+    log.write(event("Hangup"))
+    log.flush_if_due()
+    assert path.read_text() == ""  # buffered: too soon
+    now[0] = 0.6
+    log.flush_if_due()
+    assert json.loads(path.read_text())["Event"] == "Hangup"
+    log.close()
+    log.flush_if_due()  # closed: nothing to do, no error
+
+
+def test_a_log_that_cannot_be_written_stops_without_stopping_events(tmp_path: Path) -> None:
+    view = EventView()
+    view.log = EventLog(str(tmp_path / "events.jsonl"))
+
+    class Full:
+        closed = False
+
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    view.log._file = Full()  # type: ignore[assignment]
+    view.push(event("Hangup"))
+    view.push(event("Hangup"))
+    assert view.received == 2 and len(view.take().events) == 2
+    assert "the event log stopped: No space left on device" in view.describe()

@@ -251,3 +251,44 @@ def test_ctrl_c_in_a_terminal_stops_waiting(sim: Simulator, tmp_path: Path) -> N
     finally:
         status = term.close()
     assert status == 0
+
+
+@pytest.mark.slow
+def test_keys_typed_while_waiting_are_not_echoed_into_the_output(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """While a response is awaited the terminal is raw and the shell reads the keys:
+    no ``^C`` glued to the next line, no typed-ahead text among the answers; what was
+    typed reaches the next prompt once, intact."""
+    host, port = sim.address
+    argv = [sys.executable, "-m", "amishell", f"{host}:{port}", "-u", "admin"]
+    term = Terminal(argv, shell_env(tmp_path))
+    try:
+        prompt = f"admin@{host}> "
+        term.wait_for(prompt.rstrip())
+        term.type(".events off\r")
+        term.wait_for("events: off")
+        for session in sim.sessions():
+            session.faults = Faults(delay=0.6)
+        term.type("Getvar Variable=SLOW\r")
+        term.pump(0.3)
+        term.type("\x03")
+        term.wait_for("stopped waiting for Getvar")
+        term.type("Ping\r")
+        term.pump(0.2)
+        term.type("CoreSett")  # typed while Ping waits behind the Getvar
+        term.wait_for("Ping: Pong")
+        term.wait_for(prompt + "CoreSett")
+        for session in sim.sessions():
+            session.faults = Faults()
+        lines = term.screen.lines()
+        assert not any("^C" in line for line in lines), "\n".join(lines)
+        stray = [line for line in lines if "CoreSett" in line
+                 and not line.startswith(prompt) and "Show core settings" not in line]
+        assert stray == [], "\n".join(lines)  # not echoed among the answers
+        assert lines[term.screen.row].startswith(prompt + "CoreSett")
+        term.type("ings\r")
+        term.wait_for("AsteriskVersion:")
+    finally:
+        status = term.close()
+    assert status == 0

@@ -156,3 +156,24 @@ def test_lexers_always_finish(text: str) -> None:
     assert "".join(v for _, v in AMILexer().get_tokens(text)).strip() == text.strip()
     assert "".join(v for _, v in InputLexer().get_tokens(text)).strip() == text.strip()
     list(lex_message(text))
+
+
+def test_channel_ids_and_placeholders_make_way_for_useful_columns() -> None:
+    items = [
+        Message([("Event", "CoreShowChannel"), ("Channel", f"Local/400@demo-00000007;{n}"),
+                 ("Uniqueid", f"1795694301.{14 + n}"), ("Linkedid", "1795694301.14"),
+                 ("ChannelStateDesc", "Up"), ("CallerIDName", "<unknown>"),
+                 ("Context", "demo"), ("Priority", str(n))])
+        for n in (1, 2)
+    ]
+    columns, hidden = choose_columns(items, 60)
+    assert columns == ["Channel", "Priority", "ChannelStateDesc"]  # Priority differs
+    assert hidden == ["Context", "Uniqueid", "Linkedid"]  # Channel already tells them apart
+    assert "CallerIDName" not in columns + hidden  # <unknown> everywhere: no column
+
+
+def test_a_late_response_says_so_in_raw_but_json_stays_json() -> None:
+    msg = parse_frame(b"Response: Error\r\nActionID: 9\r\nMessage: Originate failed\r\n\r\n")
+    raw = to_plain(Renderer("raw").response(msg, late=True, name="Originate"))
+    assert raw.startswith("late response to Originate (ActionID 9):\nResponse: Error\n")
+    assert json.loads(to_plain(Renderer("json").response(msg, late=True)))["ActionID"] == "9"

@@ -4,8 +4,10 @@ Everything that writes to the terminal runs on one asyncio loop: the prompt,
 the responses, and a pump that every tick takes the batch of events the
 client's dispatcher thread left in the :class:`~amishell.shell.events.EventView`
 and prints it above the prompt (``run_in_terminal``), so a partly typed line is
-redrawn intact. Waiting for a response never blocks that loop, and Ctrl-C stops
-the wait (the response, when it comes, is shown as late).
+redrawn intact. Waiting for a response never blocks that loop; meanwhile the
+keyboard is read in raw mode, so Ctrl-C stops the wait (the response, when it
+comes, is shown as late) and other keys wait for the next prompt instead of
+being echoed into the output.
 """
 
 from __future__ import annotations
@@ -16,22 +18,24 @@ import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.completion import ThreadedCompleter
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import History
 from prompt_toolkit.input import Input
+from prompt_toolkit.input.typeahead import store_typeahead
+from prompt_toolkit.key_binding import KeyPress
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style, merge_styles, style_from_pygments_dict
 
 from ..message import Message
-from .completer import AMICompleter
+from .completer import AMICompleter, BackgroundCompleter
 from .context import Context, ExitStatus
 from .core import Pending, Quit, Shell
 from .keys import SecretMask, make_bindings
@@ -76,12 +80,16 @@ class InteractiveShell:
         self.tick = tick
         self.color = ctx.color if color is None else color
         self._interrupt: asyncio.Event | None = None
+        #: Actions the user stopped waiting for whose response has not come yet.
+        self._abandoned: dict[str, Pending] = {}
+        self._output = asyncio.Lock()
+        self.completer = BackgroundCompleter(AMICompleter(shell.sources))
         self.session: PromptSession[str] = PromptSession(
             message=self._prompt,
             multiline=True,
             prompt_continuation=self._continuation,
             lexer=PygmentsLexer(InputLexer),
-            completer=ThreadedCompleter(AMICompleter(shell.sources)),
+            completer=self.completer,
             complete_while_typing=True,
             auto_suggest=AutoSuggestFromHistory(),
             history=history,
@@ -105,6 +113,8 @@ class InteractiveShell:
         return [("class:prompt.down", f"({shell.state}) {host}"), ("", "> ")]
 
     def _continuation(self, width: int, line_number: int, wrap_count: int) -> str:
+        if wrap_count > 0:  # a long line wrapped by the terminal is not a new block line
+            return ""
         return "... ".rjust(width)
 
     def width(self) -> int:
@@ -155,9 +165,17 @@ class InteractiveShell:
 
     async def pump(self) -> None:
         """Every tick, print the events (and notices) that arrived, above the prompt."""
-        view = self.shell.view
         while True:
             await asyncio.sleep(self.tick)
+            await self.show_events()
+            log = self.shell.view.log
+            if log is not None:
+                log.flush_if_due()
+
+    async def show_events(self) -> None:
+        """Print what the event view holds (events, notices) now."""
+        view = self.shell.view
+        async with self._output:
             try:
                 batch = view.take()
                 if batch:
@@ -179,12 +197,13 @@ class InteractiveShell:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.interrupt)
 
-    async def _interruptible(self, aw: Awaitable[T]) -> tuple[bool, T | None]:
+    async def _interruptible(self, aw: Awaitable[T], keys: bool) -> tuple[bool, T | None]:
         self._interrupt = asyncio.Event()
         task = asyncio.ensure_future(aw)
         stop = asyncio.ensure_future(self._interrupt.wait())
         try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            with self._keys_while_waiting() if keys else contextlib.nullcontext():
+                await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
             self._interrupt = None
@@ -193,7 +212,34 @@ class InteractiveShell:
         task.cancel()
         return False, None
 
-    async def _in_thread(self, fn: Callable[[], T]) -> tuple[bool, T | None]:
+    @contextlib.contextmanager
+    def _keys_while_waiting(self) -> Iterator[None]:
+        """Read the keyboard while waiting, in raw mode: Ctrl-C stops the wait, other
+        keys are kept for the next prompt. The terminal then echoes nothing into the
+        output (no stray ``^C`` or typed-ahead text) and no key is lost."""
+        inp = self.session.input
+        held: list[KeyPress] = []
+        loop = asyncio.get_running_loop()
+
+        def ready() -> None:
+            for key in inp.read_keys():
+                if key.key == Keys.ControlC:
+                    held.clear()  # as on a line: Ctrl-C drops what was typed so far
+                    self.interrupt()
+                elif key.key != Keys.CPRResponse:
+                    held.append(key)
+            if inp.closed:  # end of input: leave it to the next prompt
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(inp.fileno())
+
+        try:
+            with inp.raw_mode(), inp.attach(ready):
+                yield
+        finally:
+            if held:
+                store_typeahead(inp, held)
+
+    async def _in_thread(self, fn: Callable[[], T], keys: bool = True) -> tuple[bool, T | None]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
 
@@ -206,7 +252,7 @@ class InteractiveShell:
                 _resolve(loop, done, value, None)
 
         threading.Thread(target=run, name="amishell-wait", daemon=True).start()
-        return await self._interruptible(done)
+        return await self._interruptible(done, keys)
 
     # -- running lines ----------------------------------------------------------------
     async def run_item(self, item: Item) -> bool:
@@ -215,7 +261,9 @@ class InteractiveShell:
         if not isinstance(item, MetaLine):
             result = shell.start(item)
         else:
-            finished, got = await self._in_thread(lambda: shell.start(item))
+            # .connect may ask for a secret on the terminal: leave the keyboard to it.
+            keys = item.name != "connect"
+            finished, got = await self._in_thread(lambda: shell.start(item), keys)
             if not finished or got is None:
                 await self.write([("warn", "stopped waiting\n")])
                 return True
@@ -225,16 +273,26 @@ class InteractiveShell:
         if not isinstance(result, Pending):
             await self.show(shell.render(result))
             return True
+        await self._note_queue(result)
         future = result.future
         finished, msg = await self._in_thread(future.result)
         if finished and msg is not None:
+            # What arrived before this response is shown before it.
+            for done in [p for p in list(self._abandoned.values()) if p.future.done()]:
+                if self._abandoned.pop(done.future.action_id, None) is not None:
+                    shell.view.notice_fragments(
+                        shell.finish(done, done.future.result(0), late=True)
+                    )
+            await self.show_events()
             await self.show(shell.finish(result, msg))
             return True
         future.cancel()
         pending = result
+        self._abandoned[future.action_id] = pending
 
         def late(message: Message) -> None:
-            shell.view.notice_fragments(shell.finish(pending, message, late=True))
+            if self._abandoned.pop(future.action_id, None) is not None:  # not yet shown
+                shell.view.notice_fragments(shell.finish(pending, message, late=True))
 
         future.add_done_callback(late)
         await self.write(
@@ -243,13 +301,26 @@ class InteractiveShell:
         )
         return True
 
+    async def _note_queue(self, pending: Pending) -> None:
+        """Say why an answer may be slow: Asterisk runs a session's actions one at a
+        time, so this one waits until an action the user stopped waiting for is done."""
+        waiting = [p for p in list(self._abandoned.values()) if not p.future.done()]
+        if not waiting:
+            return
+        first = waiting[0]
+        await self.write([(
+            "dim",
+            f"({pending.name} waits behind {first.name}, ActionID {first.future.action_id}:"
+            " Asterisk runs a session's actions one at a time)\n",
+        )])
+
     async def handle(self, text: str) -> bool:
         if not text.strip():
             return True
         try:
             items = parse(text)
         except InputError as e:
-            await self.write(self.shell.parse_error(e))
+            await self.write(self.shell.parse_error(e, text))
             return True
         for item in items:
             try:
@@ -277,6 +348,7 @@ class InteractiveShell:
                     break
         finally:
             pump.cancel()
+            self.completer.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             batch = self.shell.view.take()

@@ -1,8 +1,11 @@
 """Non-interactive use: ``-x LINE``, a script on stdin, ``--events`` tailing.
 
 Lines run as the shell would run them, one after another, continuing after an
-error. Responses go to stdout, errors to stderr, one line each. The exit status
-says the worst that happened (see :class:`~amishell.shell.context.ExitStatus`).
+error. Responses go to stdout and nothing else does: errors go to stderr, one
+line each (``line 7: ...`` in a script), and so do the notes of meta commands
+(``format: json``), so JSON output stays JSON. When the reader of stdout goes
+away (``| head``) nothing more is run. The exit status says the worst that
+happened (see :class:`~amishell.shell.context.ExitStatus`).
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from ..message import Message
 from .context import Context, ExitStatus
 from .core import Pending, Quit, Shell
 from .events import EventFilter, format_event_line
 from .lineparse import InputError, Item, parse, parse_chunk, split_script
-from .render import Fragments, Problem, to_ansi, to_plain
+from .render import Fragments, Info, Problem, to_ansi, to_plain
 
 __all__ = ["EventTail", "run_batch"]
 
@@ -32,6 +36,16 @@ class EventTail:
     duration: float | None = None
 
 
+class OutputClosed(Exception):
+    """Whoever reads our output stopped reading (``amishell ... | head``)."""
+
+
+_ORDER: Final = (
+    ExitStatus.OK, ExitStatus.ACTION_ERROR, ExitStatus.USAGE, ExitStatus.CONNECTION,
+    ExitStatus.INTERNAL,
+)
+
+
 class BatchRunner:
     def __init__(self, shell: Shell, ctx: Context, tail: EventTail | None) -> None:
         self.shell = shell
@@ -42,22 +56,48 @@ class BatchRunner:
         self._matched = 0
         self._enough = threading.Event()
         self.status = ExitStatus.OK
+        #: Set when stdout's reader went away: nothing more is run or written.
+        self.output_closed = False
 
     def _note(self, status: ExitStatus) -> None:
-        order = [ExitStatus.OK, ExitStatus.ACTION_ERROR, ExitStatus.USAGE, ExitStatus.CONNECTION]
-        if order.index(status) > order.index(self.status):
+        if _ORDER.index(status) > _ORDER.index(self.status):
             self.status = status
 
     def write(self, frags: Fragments) -> None:
-        text = self.shell.redact(to_ansi(frags) if self.color else to_plain(frags))
+        self.write_text(self.shell.redact(to_ansi(frags) if self.color else to_plain(frags)))
+
+    def write_text(self, text: str) -> None:
+        """``text`` to stdout; :class:`OutputClosed` when nobody reads it any more."""
         with self._out:
-            self.ctx.stdout.write(text)
-            self.ctx.stdout.flush()
+            if self.output_closed:
+                raise OutputClosed
+            try:
+                self.ctx.stdout.write(text)
+                self.ctx.stdout.flush()
+            except (BrokenPipeError, ValueError):  # a closed pipe, or a closed stream
+                self.output_closed = True
+                self._enough.set()
+                raise OutputClosed from None
 
     def error(self, text: str) -> None:
         with self._out:
-            self.ctx.stdout.flush()
+            if not self.output_closed:
+                try:
+                    self.ctx.stdout.flush()
+                except (BrokenPipeError, ValueError):
+                    self.output_closed = True
             self.ctx.error(self.shell.redact(text))
+
+    def note_info(self, frags: Fragments) -> None:
+        """What a meta command says about itself (``format: json``) goes to stderr, so
+        that stdout holds only the answers (JSON stays JSON)."""
+        text = self.shell.redact(to_plain(frags))
+        with self._out:
+            try:
+                self.ctx.stderr.write(text)
+                self.ctx.stderr.flush()
+            except (OSError, ValueError):
+                pass
 
     # -- events -----------------------------------------------------------------------
     def on_event(self, msg: Message) -> None:
@@ -67,13 +107,15 @@ class BatchRunner:
             return
         if tail.filter is not None and not tail.filter.matches(msg):
             return
-        if self.shell.renderer.format == "json":
-            line = self.shell.redact(json.dumps(msg.to_json(), ensure_ascii=False) + "\n")
-            with self._out:
-                self.ctx.stdout.write(line)
-                self.ctx.stdout.flush()
-        else:
-            self.write(format_event_line(time.time(), msg, 10_000))
+        try:
+            if self.shell.renderer.format == "json":
+                self.write_text(
+                    self.shell.redact(json.dumps(msg.to_json(), ensure_ascii=False) + "\n")
+                )
+            else:
+                self.write(format_event_line(time.time(), msg, 10_000))
+        except OutputClosed:
+            return
         self._matched += 1
         if tail.count is not None and self._matched >= tail.count:
             self._enough.set()
@@ -84,20 +126,26 @@ class BatchRunner:
         self._enough.set()
 
     # -- lines ------------------------------------------------------------------------
-    def run_item(self, item: Item) -> bool:
+    def run_item(self, item: Item, where: str = "") -> bool:
+        """Run one item; False when nothing more should run. ``where`` (``line 7: ``)
+        prefixes what goes wrong."""
+        if self.output_closed:
+            return False
         try:
-            return self._run_item(item)
+            return self._run_item(item, where)
+        except OutputClosed:
+            return False
         except Exception as e:  # a bug must not lose the rest of the script
-            self.error(f"internal error: {type(e).__name__}: {e}")
-            self._note(ExitStatus.ACTION_ERROR)
+            self.error(f"{where}internal error: {type(e).__name__}: {e}")
+            self._note(ExitStatus.INTERNAL)
             return True
 
-    def _run_item(self, item: Item) -> bool:
+    def _run_item(self, item: Item, where: str) -> bool:
         result = self.shell.start(item)
         if isinstance(result, Quit):
             return False
         if isinstance(result, Problem):
-            self.error(result.text)
+            self.error(where + result.text)
             connected = self.shell.connected
             self._note(ExitStatus.USAGE if connected else ExitStatus.CONNECTION)
             return True
@@ -108,7 +156,10 @@ class BatchRunner:
                 self._note(ExitStatus.ACTION_ERROR if self.shell.connected
                            else ExitStatus.CONNECTION)
             return True
-        self.write(self.shell.render(result))
+        if isinstance(result, Info) and result.style in ("dim", "ok"):
+            self.note_info(self.shell.render(result))
+        else:
+            self.write(self.shell.render(result))
         return True
 
     def run_texts(self, texts: Iterable[str]) -> bool:
@@ -116,7 +167,7 @@ class BatchRunner:
             try:
                 items = parse(text)
             except InputError as e:
-                self.error(str(e))
+                self.error(self.shell.explain(e, text))
                 self._note(ExitStatus.USAGE)
                 continue
             for item in items:
@@ -129,10 +180,10 @@ class BatchRunner:
             try:
                 item = parse_chunk(chunk)
             except InputError as e:
-                self.error(f"line {lineno}: {e}")
+                self.error(f"line {lineno}: {self.shell.explain(e, chunk)}")
                 self._note(ExitStatus.USAGE)
                 continue
-            if not self.run_item(item):
+            if not self.run_item(item, f"line {lineno}: "):
                 return False
         return True
 
@@ -175,12 +226,16 @@ def run_batch(
             go_on = runner.run_texts(lines)
         elif script is not None:
             go_on = runner.run_script(script)
-        if go_on:
+        if go_on and not runner.output_closed:
             runner.wait_events()
     except KeyboardInterrupt:
         runner.error("interrupted")
+    except OutputClosed:
+        pass
     finally:
         shell.close()
+    if runner.output_closed:
+        ctx.silence_stdout()
     if shell.status == ExitStatus.USAGE:
         runner._note(ExitStatus.USAGE)
     return runner.status

@@ -79,8 +79,9 @@ HELP_INTRO: Final = [
 ]
 HELP_KEYS: Final = [
     "",
-    "Keys: Tab completes; Ctrl-R searches history; Ctrl-C clears the line or stops waiting",
-    "(a late response is still shown); Ctrl-D or .quit logs off.",
+    "Keys: Tab completes; Alt-Enter adds a line; Up, Down and Ctrl-R search history;",
+    "Ctrl-C clears the line or stops waiting (a late response is still shown);",
+    "Ctrl-D or .quit logs off.",
 ]
 
 
@@ -98,6 +99,8 @@ def _help(shell: Shell, line: MetaLine) -> Result:
     if word in COMMANDS and (arg.startswith(META_PREFIX) or not is_action):
         cmd = COMMANDS[word]
         return Info([f"{cmd.usage}  {cmd.summary}", *cmd.details])
+    if arg.startswith(META_PREFIX):
+        return Problem(f"no shell command {arg}; .help lists them")
     return _help_action(shell, arg)
 
 
@@ -151,7 +154,8 @@ def _events(shell: Shell, line: MetaLine) -> Result:
         return _mask(shell, line.args[1:])
     else:
         return Problem(f"unknown .events word {word!r}: on, off, pause, resume, line, full, mask")
-    return Info([f"events: {view.state}, {view.mode} format"], style="dim")
+    state = "paused" if view.state == "pause" else view.state
+    return Info([f"events: {state}, {view.mode} format"], style="dim")
 
 
 def _mask(shell: Shell, args: list[str]) -> Result:
@@ -276,33 +280,40 @@ def _pager(shell: Shell, line: MetaLine) -> Result:
     return Info([f"pager: {word}"], style="dim")
 
 
-@command("debug", ".debug [FILE|off]", "protocol transcript to FILE (secrets masked)")
+@command(
+    "debug",
+    ".debug [FILE|off]",
+    "protocol transcript to FILE (secrets masked)",
+    "  Every line sent (>>) and received (<<) from now on, appended to FILE (mode 0600);",
+    "  Secret and Key values are starred out.",
+)
 def _debug(shell: Shell, line: MetaLine) -> Result:
     from .core import private_file
 
     if not line.rest:
         return Info([f"transcript: {shell.debug_path or 'off'}"])
     old = shell.debug_file
-    if line.rest.strip() == "off":
+    word = line.rest.strip()
+    if word == "off":
         shell.debug_file, shell.debug_path = None, None
         if shell.client is not None:
             shell.client.debug_file = None
         if old is not None:
             old.close()
         return Info(["transcript off"], style="dim")
-    path = line.rest.strip()
+    if word == "on":
+        return Problem("give the transcript a file: .debug FILE (e.g. .debug ~/ami.txt)")
+    path = os.path.expanduser(word)
     try:
-        shell.debug_file = private_file(path)
+        shell.debug_file = private_file(path, shell.redact)
     except OSError as e:
         return Problem(f"cannot open {path}: {e.strerror}")
     shell.debug_path = path
-    if old is not None:
-        old.close()
-    note = ""
     if shell.client is not None:
         shell.client.debug_file = shell.debug_file
-        note = " (what the server sends is recorded from the next connection on)"
-    return Info([f"transcript to {path}{note}"], style="dim")
+    if old is not None:
+        old.close()
+    return Info([f"transcript to {path} (secrets masked)"], style="dim")
 
 
 # Connection
@@ -329,11 +340,16 @@ def _connect(shell: Shell, line: MetaLine) -> Result:
             secret = resolve_secret(target, shell.ctx)
         except ConfigError as e:
             return Problem(str(e))
-        shell.disconnect()
-        shell.target = target
-        shell.username = target.username
-        shell._secret = secret
+        before = (shell.target, shell.username, shell._secret)
+        shell.target, shell.username, shell._secret = target, target.username, secret
+        error = shell.connect()
+        if error is not None:
+            shell.target, shell.username, shell._secret = before
+            still = (f"; still connected to {shell.target.address}" if shell.connected
+                     else "")
+            return Problem(error + still)
         shell.sources.reset()
+        return Info(banner(shell))
     error = shell.connect()
     if error is not None:
         return Problem(error)

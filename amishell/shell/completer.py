@@ -2,19 +2,22 @@
 
 :class:`AMICompleter` only decides *what* to complete from the text before the
 cursor; where the words come from is a :class:`Sources` object. The shell wraps
-the completer in prompt_toolkit's ``ThreadedCompleter``, so a live lookup never
-blocks typing, and :class:`LiveSources` caches every answer from the server
-(channels for a few seconds, CLI completions and parameters for longer) and
-never waits more than a second for one.
+the completer in :class:`BackgroundCompleter`, so a live lookup never blocks
+typing, nor Enter, and :class:`LiveSources` caches every answer from the server
+(channels for a few seconds, CLI completions and parameters for longer), asks
+the server one question at a time for each thing, and never waits more than a
+second for one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, Protocol
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -27,13 +30,13 @@ if TYPE_CHECKING:
     from ..client import AMIClient
     from ..message import Message
 
-__all__ = ["AMICompleter", "LiveSources", "Sources", "META_WORDS"]
+__all__ = ["AMICompleter", "BackgroundCompleter", "LiveSources", "Sources", "META_WORDS"]
 
 #: Meta command arguments offered after the command name.
 META_WORDS: Final[dict[str, tuple[str, ...]]] = {
     "events": ("on", "off", "pause", "resume", "line", "full", "mask", "stats"),
     "format": ("pretty", "raw", "json"),
-    "debug": ("on", "off"),
+    "debug": ("off",),
     "log": ("off",),
     "pager": ("auto", "never"),
     "filter": ("off",),
@@ -214,6 +217,34 @@ class AMICompleter(Completer):
                 yield Completion(match, -len(word))
 
 
+class BackgroundCompleter(Completer):
+    """Runs a completer in a thread of its own and never waits for it when the
+    completion is abandoned (prompt_toolkit's ``ThreadedCompleter`` waits for its
+    thread to end, so Enter would wait for a slow server's answer)."""
+
+    def __init__(self, completer: Completer, workers: int = 2) -> None:
+        self.completer = completer
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="amishell-complete")
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        return self.completer.get_completions(document, complete_event)
+
+    async def get_completions_async(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> AsyncGenerator[Completion, None]:
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(
+            self._pool, lambda: list(self.completer.get_completions(document, complete_event))
+        )
+        for completion in found:
+            yield completion
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _last_word(text: str) -> str:
     """The word being typed (quotes count: ``CallerID="Al`` -> that whole word)."""
     quote = ""
@@ -288,6 +319,7 @@ class LiveSources:
         }
         self._cli: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
         self._params: dict[tuple[str, str], tuple[Param, ...]] = {}
+        self._asking: set[tuple[str, str]] = set()
         #: Set when the server refuses the Command action (no ``command`` privilege).
         self.cli_denied = False
 
@@ -322,16 +354,34 @@ class LiveSources:
         key = (self._server_key(), name.lower())
         got = self._params.get(key)
         if got is None:
-            if self.cli_denied or not self._connected():
+            if self.cli_denied or not self._connected() or not self._ask(key):
                 return offline
-            got = self._manager_show(name)
-            self._params[key] = got
+            try:
+                fetched = self._manager_show(name)
+            finally:
+                self._done_asking(key)
+            if fetched is None:  # no answer in time: ask again next time
+                return offline
+            self._params[key] = got = fetched
         return got or offline
 
-    def _manager_show(self, name: str) -> tuple[Param, ...]:
+    def _ask(self, key: tuple[str, str]) -> bool:
+        """True when nobody is asking the server this already (a slow server gets
+        one question per thing, not one per keystroke)."""
+        with self._lock:
+            if key in self._asking:
+                return False
+            self._asking.add(key)
+            return True
+
+    def _done_asking(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._asking.discard(key)
+
+    def _manager_show(self, name: str) -> tuple[Param, ...] | None:
         msg = self._command(f"manager show command {name}")
         if msg is None:
-            return ()
+            return None
         if msg.is_error:
             self._note_denied(msg)
             return ()
@@ -393,7 +443,13 @@ class LiveSources:
                 return got
         clean_line = line.replace('"', "")
         clean_word = word.replace('"', "")
-        msg = self._command(f'_command matchesarray "{clean_line}" "{clean_word}"')
+        asking = ("cli", f"{line}\0{word}")
+        if not self._ask(asking):
+            return []
+        try:
+            msg = self._command(f'_command matchesarray "{clean_line}" "{clean_word}"')
+        finally:
+            self._done_asking(asking)
         if msg is None:
             return []
         if msg.is_error:

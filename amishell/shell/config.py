@@ -302,16 +302,17 @@ def ask(ctx: Context, prompt: str, *, echo: bool) -> str:
     except OSError:
         what = "AMI_SECRET or a profile" if not echo else "-u USER or AMI_USER"
         raise ConfigError(f"no terminal to ask on: set {what}") from None
-    with open(fd, "r+", encoding="utf-8", errors="replace", closefd=True) as tty:
-        return _ask_tty(tty, prompt, echo)
+    try:
+        return _ask_tty(fd, prompt, echo)
+    finally:
+        os.close(fd)
 
 
-def _ask_tty(tty: Any, prompt: str, echo: bool) -> str:
+def _ask_tty(fd: int, prompt: str, echo: bool) -> str:
+    """Ask on the terminal ``fd`` (a terminal cannot seek, so no buffered file on it)."""
     import termios
 
-    tty.write(prompt)
-    tty.flush()
-    fd = tty.fileno()
+    _write_all(fd, prompt.encode("utf-8", "replace"))
     old = None
     if not echo:
         try:
@@ -322,14 +323,34 @@ def _ask_tty(tty: Any, prompt: str, echo: bool) -> str:
         except termios.error:
             old = None
     try:
-        line = tty.readline()
+        data = _read_line(fd)
     except KeyboardInterrupt:
         raise ConfigError("interrupted") from None
     finally:
         if old is not None:
             termios.tcsetattr(fd, termios.TCSAFLUSH, old)
-            tty.write("\n")
-            tty.flush()
-    if not line:
+            _write_all(fd, b"\n")
+    if data is None:
         raise ConfigError("no answer (end of input)")
-    return str(line).rstrip("\r\n")
+    return data.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def _read_line(fd: int) -> bytes | None:
+    """One line from ``fd`` (None at end of input before any byte)."""
+    chunks: list[bytes] = []
+    while True:
+        try:
+            got = os.read(fd, 1024)
+        except OSError as e:
+            raise ConfigError(f"cannot read the answer: {e.strerror}") from None
+        if not got:
+            return b"".join(chunks) if chunks else None
+        chunks.append(got)
+        if b"\n" in got or b"\r" in got:
+            return b"".join(chunks).splitlines()[0]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TextIO
 
-__all__ = ["Context", "ExitStatus"]
+__all__ = ["Context", "ExitStatus", "private_fd"]
 
 
 class ExitStatus(IntEnum):
@@ -22,6 +22,8 @@ class ExitStatus(IntEnum):
     USAGE = 2
     #: The connection or the login failed.
     CONNECTION = 3
+    #: A bug in amishell (reported in one line, never as a traceback).
+    INTERNAL = 70
 
 
 def _default_env() -> Mapping[str, str]:
@@ -52,10 +54,27 @@ class Context:
         """Colour only on a terminal, and never when NO_COLOR is set."""
         return self.stdout_isatty and not self.env.get("NO_COLOR")
 
+    def silence_stdout(self) -> None:
+        """Point stdout at /dev/null once its reader went away (``| head``), so that
+        the final flush at exit does not fail again."""
+        try:
+            fd = self.stdout.fileno()
+        except (OSError, ValueError, AttributeError):
+            return
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except OSError:
+            pass
+
     def error(self, text: str) -> None:
         """One line on stderr, prefixed with the program name."""
-        self.stderr.write(f"amishell: {text}\n")
-        self.stderr.flush()
+        try:
+            self.stderr.write(f"amishell: {text}\n")
+            self.stderr.flush()
+        except (OSError, ValueError):  # stderr closed: nowhere left to say it
+            pass
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -63,3 +82,17 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def private_fd(path: str) -> int:
+    """``path`` opened for appending, readable by its owner only: created mode 0600,
+    and an existing file that group or others could read is tightened to 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        st = os.fstat(fd)
+        if st.st_mode & 0o077 and st.st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

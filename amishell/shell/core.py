@@ -9,18 +9,20 @@ turns the response into fragments.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final, cast
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
 from .completer import LiveSources
 from .config import Target
-from .context import Context, ExitStatus
+from .context import Context, ExitStatus, private_fd
 from .events import EventView
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
 from .render import Fragments, Info, Problem, Renderer, TableResult
@@ -68,6 +70,7 @@ class Shell:
         self.target = target
         self.username = username
         self._secret = secret
+        self._redactor: tuple[str, re.Pattern[str]] | None = None
         self.width = width
         self.view = EventView()
         self.renderer = Renderer(target.format, width())
@@ -88,9 +91,13 @@ class Shell:
         self.event_names: dict[str, None] = {}
         self.history_path: str | None = None
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._stop_reconnect = threading.Event()
         self._reconnecting: threading.Thread | None = None
         self._wanted = False
+        #: Seconds before the first reconnect attempt; each failure doubles the wait,
+        #: up to the target's ``reconnect_max``.
+        self.reconnect_first = 0.5
         #: Replace the display: every event goes here instead (batch mode).
         self.event_sink: Callable[[Message], None] | None = None
         #: Called instead of reconnecting when the connection drops (batch mode).
@@ -118,11 +125,18 @@ class Shell:
 
     def redact(self, text: str) -> str:
         """``text`` with the manager secret starred out (the last line of defence for
-        anything the shell writes: a server may echo a header the user typed)."""
+        anything the shell writes: a server may echo a header the user typed).
+
+        Only a whole token is starred (not a part of a longer word or number), so a
+        weak secret such as ``secret`` or ``1234`` does not garble ``secrets`` or a
+        Uniqueid. A secret equal to the user name is no secret and is left alone.
+        """
         secret = self._secret
-        if len(secret) >= 4 and secret in text:
-            return text.replace(secret, MASK)
-        return text
+        if len(secret) < 4 or secret not in text or secret == self.username:
+            return text
+        if self._redactor is None or self._redactor[0] != secret:
+            self._redactor = (secret, _token_pattern(secret))
+        return self._redactor[1].sub(MASK, text)
 
     # -- connection ---------------------------------------------------------------
     def server_key(self) -> str:
@@ -134,16 +148,23 @@ class Shell:
         self._stop_reconnect.set()
         self.state = "connecting"
         error = self._open()
-        self.state = "connected" if error is None else "disconnected"
+        self.state = "connected" if self.connected else "disconnected"
         return error
 
-    def _open(self) -> str | None:
+    def _open(self, stop: threading.Event | None = None) -> str | None:
+        """Replace the client by a fresh, logged-in one; the error text if that fails.
+
+        One at a time: a reconnect in the background and a ``.connect`` typed meanwhile
+        never leave two live sessions. ``stop`` (the reconnect loop's) set meanwhile
+        abandons the attempt."""
+        with self._open_lock:
+            if stop is not None and stop.is_set():
+                return "stopped"
+            return self._open_locked(stop)
+
+    def _open_locked(self, stop: threading.Event | None) -> str | None:
         from ..client import AMIClient
 
-        old = self.client
-        if old is not None:
-            old.disconnect_callback = None
-            old.close()
         t = self.target
         tls: bool | ssl.SSLContext = False
         if t.tls:
@@ -168,6 +189,16 @@ class Shell:
         if not client.connect():
             client.close()
             return client.error or "connection failed"
+        if stop is not None and stop.is_set():
+            client.disconnect_callback = None
+            client.close()
+            return "stopped"
+        old = self.client  # kept until the new session works (a typo keeps the old one)
+        if old is not None:
+            old.disconnect_callback = None
+            if old.connected:
+                old.disconnect()
+            old.close()
         self.client = client
         self._after_login(client)
         return None
@@ -193,6 +224,9 @@ class Shell:
     def _on_event(self, msg: Message) -> None:
         sink = self.event_sink
         if sink is not None:
+            log = self.view.log
+            if log is not None:
+                log.write(msg)
             sink(msg)
             return
         self.view.push(msg)
@@ -206,7 +240,7 @@ class Shell:
         if self.drop_sink is not None:
             self.drop_sink(text)
             return
-        self.view.notice(f"connection lost: {text}", "error")
+        self.view.notice(f"connection lost: {_plain(text)}", "error")
         if self.target.reconnect and self._wanted:
             self._start_reconnect()
         else:
@@ -227,14 +261,14 @@ class Shell:
             thread.start()
 
     def _reconnect_loop(self, stop: threading.Event) -> None:
-        delay = 0.5
+        delay = self.reconnect_first
         attempt = 0
         while not stop.is_set():
             self.state = "reconnecting"
             if stop.wait(delay):
                 return
             attempt += 1
-            error = self._open()
+            error = self._open(stop)
             if stop.is_set():
                 return
             if error is None:
@@ -247,9 +281,11 @@ class Shell:
                 again = f"; re-applied {' and '.join(extra)}" if extra else ""
                 self.view.notice(f"reconnected to {self.target.address}{again}", "ok")
                 return
-            delay = min(delay * 2, max(self.target.reconnect_max, 0.5))
+            delay = min(delay * 2, max(self.target.reconnect_max, self.reconnect_first))
             if attempt <= 3 or attempt % 10 == 0:
-                self.view.notice(f"reconnect failed: {error}; next try in {delay:g}s", "dim")
+                self.view.notice(
+                    f"reconnect failed: {_plain(error)}; next try in {delay:g}s", "dim"
+                )
 
     def disconnect(self) -> Message | None:
         """Log off (no reconnect). The Goodbye response, or None if not connected."""
@@ -331,8 +367,12 @@ class Shell:
     ) -> Pending | Result:
         client = self.client
         if client is None or not client.connected:
-            why = "reconnecting" if self.state == "reconnecting" else "not connected"
-            return Problem(f"{why}: {name} was not sent (type .connect or .reconnect)")
+            if self.state == "reconnecting":
+                return Problem(
+                    f"{name} was not sent: reconnecting to {self.target.address}"
+                    " (.reconnect tries now)"
+                )
+            return Problem(f"not connected: {name} was not sent (type .connect or .reconnect)")
         try:
             future = client.submit([("Action", name), *fields])
         except ValueError as e:
@@ -348,7 +388,9 @@ class Shell:
         if pending.kind == "cli" and not late:
             frags = self.renderer.cli(msg, elapsed)
         else:
-            frags = self.renderer.response(msg, None if late else elapsed, late=late)
+            frags = self.renderer.response(
+                msg, None if late else elapsed, late=late, name=pending.name
+            )
         if msg.is_error and self.renderer.format == "pretty":
             frags += _hint(pending, msg, self.catalog)
         if pending.note and self.renderer.format == "pretty":
@@ -359,21 +401,57 @@ class Shell:
         self.renderer.width = self.width()
         return self.renderer.result(result)
 
-    def parse_error(self, error: InputError) -> Fragments:
+    def parse_error(self, error: InputError, text: str = "") -> Fragments:
         if self.status == ExitStatus.OK:
             self.status = ExitStatus.USAGE
-        return self.render(Problem(str(error)))
+        return self.render(Problem(self.explain(error, text)))
+
+    def explain(self, error: InputError, text: str) -> str:
+        """The error's text, or a better one when the first word is no action at all
+        (``bad line here`` is not a badly written action)."""
+        line = text.strip()
+        message = str(error)
+        if "\n" in line or not line or line[0] in ".:/#" or "is not Key=Value" not in message:
+            return message
+        word = line.split()[0]
+        if "=" in word or self.catalog.get(word) or self.offline.get(word):
+            return message
+        return (
+            f"{word!r} is not an action: Tab after a few letters lists them;"
+            f" for a CLI command type /{line}"
+        )
 
 
 def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:
     text = (msg.value("Message") or "").lower()
     if "invalid/unknown command" in text:
         return [("dim", "type .help for the actions this server offers\n")]
-    if "missing" in text or "required" in text:
+    if "missing" in text or "required" in text or "not specified" in text:
         return [("dim", f"type .help {pending.name} for its parameters\n")]
     if "permission denied" in text:
         return [("dim", "this user's manager.conf privileges do not allow it\n")]
     return []
+
+
+_REDUNDANT: Final = ("Reading from socket failed: ", "Connection failed: ")
+
+
+def _plain(error: str) -> str:
+    """A client error to follow ``connection lost:`` or ``reconnect failed:``."""
+    for prefix in _REDUNDANT:
+        if error.startswith(prefix):
+            error = error[len(prefix) :]
+    if error[:1].isupper() and error[1:2].islower():
+        error = error[0].lower() + error[1:]
+    return error
+
+
+def _token_pattern(secret: str) -> re.Pattern[str]:
+    """``secret`` where it stands as a token of its own: not inside a word, a number
+    (``1795.1234``), a channel name (``Local/1234@demo``) or an address."""
+    return re.compile(
+        r"(?<![\w@/-])(?<!\w\.)" + re.escape(secret) + r"(?![\w@/-])(?!\.\w)"
+    )
 
 
 def _meta_summaries() -> dict[str, str]:
@@ -382,8 +460,37 @@ def _meta_summaries() -> dict[str, str]:
     return summaries()
 
 
-def private_file(path: str) -> IO[str]:
-    """A file for appending, created mode 0600."""
-    fd = os.open(os.path.expanduser(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    return os.fdopen(fd, "a", encoding="utf-8")
+def private_file(path: str, redact: Callable[[str], str] = str) -> IO[str]:
+    """A file for appending, readable by its owner only (see :func:`private_fd`),
+    every write passed through ``redact`` first."""
+    inner = os.fdopen(private_fd(os.path.expanduser(path)), "a", encoding="utf-8")
+    return cast(IO[str], _Redacting(inner, redact))
+
+
+class _Redacting(io.TextIOBase):
+    """A text file that stars out the secret in whatever is written to it (the debug
+    transcript: the client masks Secret and Key headers, this catches the secret
+    anywhere else, such as a value typed or echoed by the server)."""
+
+    def __init__(self, inner: IO[str], redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._inner.write(self._redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._inner.closed:
+            self._inner.flush()
+
+    def close(self) -> None:
+        try:
+            super().close()  # flushes
+        finally:
+            self._inner.close()
+
+    def writable(self) -> bool:
+        return True
 

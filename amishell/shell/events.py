@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import IO, Final
 
 from ..message import Message
-from .render import Fragments, Renderer
+from .context import private_fd
+from .render import Fragments, Renderer, shown
 
 __all__ = ["EventFilter", "EventLog", "EventView", "Batch", "format_event_line"]
 
@@ -115,26 +116,49 @@ class EventLog:
         clock: Callable[[], float] = time.monotonic,
         redact: Callable[[str], str] = str,
     ) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = private_fd(path)
         self.path = path
         self._file: IO[str] = os.fdopen(fd, "a", encoding="utf-8", buffering=1 << 16)
         self._lock = threading.Lock()
         self._clock = clock
         self._redact = redact
         self._flushed = clock()
+        self._dirty = False
         self.written = 0
+        #: Why writing stopped (a full disk...), or None.
+        self.failed: str | None = None
 
     def write(self, msg: Message) -> None:
         line = self._redact(json.dumps(msg.to_json(), ensure_ascii=False))
         with self._lock:
-            if self._file.closed:
+            if self._file.closed or self.failed:
                 return
-            self._file.write(line + "\n")
+            try:
+                self._file.write(line + "\n")
+            except (OSError, ValueError) as e:  # a full disk must not stop the events
+                self.failed = getattr(e, "strerror", None) or str(e)
+                return
             self.written += 1
+            self._dirty = True
             now = self._clock()
             if now - self._flushed > 0.5:
-                self._file.flush()
-                self._flushed = now
+                self._flush(now)
+
+    def flush_if_due(self) -> None:
+        """Flush what was written more than half a second ago (called by the display
+        every tick, so that ``tail -f`` sees the last events of a quiet spell)."""
+        with self._lock:
+            now = self._clock()
+            if self._dirty and not self._file.closed and now - self._flushed > 0.5:
+                self._flush(now)
+
+    def _flush(self, now: float) -> None:
+        try:
+            self._file.flush()
+        except (OSError, ValueError):
+            pass
+        self._flushed = now
+        self._dirty = False
 
     def close(self) -> None:
         with self._lock:
@@ -275,13 +299,16 @@ class EventView:
     def describe(self) -> list[str]:
         flt = self.filter.spec if self.filter else "none"
         lines = [
-            f"display: {self.state}, {self.mode} format; filter: {flt}",
+            f"display: {'paused' if self.state == 'pause' else self.state}, {self.mode} format;"
+            f" filter: {flt}",
             f"received {self.received:,}, shown {self.shown:,}, filtered out"
             f" {self.filtered:,}, not shown (flood/pause)"
             f" {self.not_shown + self._unshown + self._paused:,}",
         ]
         if self.log is not None:
             lines.append(f"logging to {self.log.path} ({self.log.written:,} written)")
+            if self.log.failed:
+                lines.append(f"the event log stopped: {self.log.failed}")
         return lines
 
 
@@ -350,5 +377,5 @@ def _details(name: str, msg: Message, used: set[str]) -> str:
         status = msg.value("DialStatus")
         return f"-> {msg.value('DestChannel')}" + (f" {status}" if status else "")
     skip = _SKIP | used
-    extra = [f"{k}={v}" for k, v in msg.headers if k.lower() not in skip and v]
+    extra = [f"{k}={shown(k, v)}" for k, v in msg.headers if k.lower() not in skip and v]
     return " ".join(extra[:6])

@@ -338,8 +338,14 @@ def mask_secrets(text: str) -> str:
 def secret_spans(text: str) -> list[tuple[int, int]]:
     """Where secret values sit in ``text`` (start, end): for masking the display."""
     spans = [(m.start(2), m.end(2)) for m in _ONE_LINE_SECRET.finditer(text)]
-    spans += [(m.end(1), m.end(0)) for m in _BLOCK_SECRET.finditer(text)]
+    spans += [_block_value(m) for m in _BLOCK_SECRET.finditer(text)]
     if _LOGIN.search(text):
         spans += [(m.start(2), m.end(2)) for m in _ONE_LINE_KEY.finditer(text)]
-        spans += [(m.end(1), m.end(0)) for m in _BLOCK_KEY.finditer(text)]
+        spans += [_block_value(m) for m in _BLOCK_KEY.finditer(text)]
     return sorted(spans)
+
+
+def _block_value(m: re.Match[str]) -> tuple[int, int]:
+    """The value of a ``Key: value`` line, without the blanks after the colon."""
+    value = m.group(0)[m.end(1) - m.start(0) :]
+    return m.end(1) + len(value) - len(value.lstrip(" \t")), m.end(0)

@@ -56,6 +56,8 @@ _PREFERRED: Final = (
     "BridgeNumChannels", "ObjectName", "Endpoint", "DeviceState", "Uniqueid", "Linkedid",
 )
 _NOT_COLUMNS: Final = frozenset({"event", "actionid", "privilege", "eventlist"})
+_PLACEHOLDERS: Final = frozenset({"", "<unknown>"})
+_CHANNEL_IDS: Final = frozenset({"uniqueid", "linkedid"})
 _MAX_CELL: Final = 40
 
 
@@ -125,15 +127,16 @@ class Renderer:
 
     # -- responses ------------------------------------------------------------
     def response(
-        self, msg: Message, elapsed: float | None = None, *, late: bool = False
+        self, msg: Message, elapsed: float | None = None, *, late: bool = False, name: str = ""
     ) -> Fragments:
-        if self.format == "json":
+        if self.format == "json":  # one object per message, nothing else: JSON stays JSON
             return [("", json.dumps(msg.to_json(), ensure_ascii=False) + "\n")]
-        if self.format == "raw":
-            return [("", raw_text(msg))]
         frags: Fragments = []
         if late:
-            frags.append(("late", f"late response (ActionID {msg.action_id}):\n"))
+            to = f" to {name}" if name else ""
+            frags.append(("late", f"late response{to} (ActionID {msg.action_id}):\n"))
+        if self.format == "raw":
+            return [*frags, ("", raw_text(msg))]
         if msg.events or msg.complete is not None:
             frags += self._list(msg)
         else:
@@ -170,7 +173,7 @@ class Renderer:
             if low == "output":
                 output.append(value)
                 continue
-            lines.append(f"{key}: {value}\n")
+            lines.append(f"{key}: {shown(key, value)}\n")
         frags = list(lex_message("".join(lines))) if lines else []
         if output and not hide_output:
             frags += [("", line + "\n") for line in output]
@@ -201,13 +204,15 @@ class Renderer:
     def event_block(self, msg: Message) -> Fragments:
         from .lexer import lex_message
 
-        text = "".join(f"{k}: {v}\n" for k, v in msg.headers if k.lower() != "actionid")
+        text = "".join(
+            f"{k}: {shown(k, v)}\n" for k, v in msg.headers if k.lower() != "actionid"
+        )
         return list(lex_message(text))
 
     # -- tables ---------------------------------------------------------------
     def table(self, items: Sequence[Message]) -> Fragments:
         columns, hidden = choose_columns(items, self.width)
-        rows = [[_cell(item.value(c) or "") for c in columns] for item in items]
+        rows = [[_cell(shown(c, item.value(c) or "")) for c in columns] for item in items]
         frags = self.table_rows(columns, rows)
         if hidden:
             frags.append(("dim", f"not shown: {', '.join(hidden)} (.format raw shows all)\n"))
@@ -237,6 +242,15 @@ class Renderer:
         return [(result.style, line + "\n") for line in result.lines]
 
 
+SECRET_MASK: Final = "********"
+
+
+def shown(key: str, value: str) -> str:
+    """A header's value as the pretty display shows it: a ``Secret`` (an echo of one
+    typed into a UserEvent, say) is starred; raw and JSON keep what was received."""
+    return SECRET_MASK if value and key.lower() == "secret" else value
+
+
 def raw_text(msg: Message) -> str:
     """The message as it came off the wire (an event list: every message in it)."""
     parts = [_raw_one(msg)]
@@ -256,7 +270,9 @@ def choose_columns(items: Sequence[Message], width: int) -> tuple[list[str], lis
     """The most informative columns that fit in ``width``, and those left out.
 
     Columns whose value differs between items come first (in :data:`_PREFERRED`
-    order, then in order of appearance), then constant ones; empty ones never.
+    order, then in order of appearance), then constant ones; empty ones (or all
+    ``<unknown>``) never. A channel's Uniqueid and Linkedid count as constant when
+    the Channel column already tells the items apart.
     """
     keys: dict[str, None] = {}
     for item in items:
@@ -265,12 +281,13 @@ def choose_columns(items: Sequence[Message], width: int) -> tuple[list[str], lis
                 keys.setdefault(key, None)
     rank = {name.lower(): i for i, name in enumerate(_PREFERRED)}
     order = {k: i for i, k in enumerate(keys)}
+    has_channel = any(k.lower() == "channel" for k in keys)
 
     def score(key: str) -> tuple[int, int, int]:
-        values = {item.value(key) or "" for item in items}
-        if values == {""}:
+        values = {item.value(key) or "" for item in items} - _PLACEHOLDERS
+        if not values:
             kind = 2
-        elif len(values) == 1:
+        elif len(values) == 1 or (has_channel and key.lower() in _CHANNEL_IDS):
             kind = 1
         else:
             kind = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from prompt_toolkit.application import get_app
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 if TYPE_CHECKING:
@@ -20,32 +21,82 @@ _STATE_STYLE = {
 }
 
 
-def toolbar_fragments(shell: Shell) -> StyleAndTextTuples:
-    """What the toolbar shows, as (style, text) pairs."""
+def toolbar_fragments(shell: Shell, width: int | None = None) -> StyleAndTextTuples:
+    """What the toolbar shows, as (style, text) pairs, fitted into ``width`` columns:
+    the least useful parts go first (events/s; then the filter is shortened; the ping,
+    the filtered count and at last the filter are left out), so that the counts of
+    events not shown and the format stay in sight."""
     view = shell.view
     client = shell.client
     state = shell.state
-    frags: StyleAndTextTuples = [(_STATE_STYLE.get(state, "class:toolbar"), f" {state} ")]
-    frags.append(("class:toolbar", f" {shell.username}@{shell.target.address} "))
+    head: StyleAndTextTuples = [
+        (_STATE_STYLE.get(state, "class:toolbar"), f" {state} "),
+        ("class:toolbar", f" {shell.username}@{shell.target.address} "),
+    ]
     latency = client.last_latency if client is not None else None
-    if state == "connected" and latency is not None:
-        frags.append(("class:toolbar", f"│ ping {latency * 1000:.1f} ms "))
-    frags.append(("class:toolbar", f"│ {view.rate():,.0f} ev/s "))
-    events = f"│ events {view.state}: {view.shown:,} shown"
-    if view.filtered:
-        events += f", {view.filtered:,} filtered"
-    if view.not_shown:
-        events += f", {view.not_shown:,} not shown"
+    ping = f"│ ping {_latency(latency)} " if state == "connected" and latency is not None else ""
+    rate = f"│ {_count(view.rate())} ev/s "
+    word = _STATE_WORD.get(view.state, view.state)
+    events = f"│ events {word}: {_count(view.shown)} shown"
+    filtered = f", {_count(view.filtered)} filtered" if view.filtered else ""
+    hidden = f", {_count(view.not_shown)} not shown" if view.not_shown else ""
     if view.paused:
-        events += f", {view.paused:,} held back"
-    frags.append(("class:toolbar", events + " "))
-    if view.filter is not None:
-        frags.append(("class:toolbar", f"│ filter {view.filter.spec} "))
-    if view.log is not None:
-        frags.append(("class:toolbar", "│ logging "))
-    frags.append(("class:toolbar", f"│ {shell.renderer.format} "))
-    return frags
+        hidden += f", {_count(view.paused)} held back"
+    spec = view.filter.spec if view.filter is not None else ""
+    tail = ("│ logging " if view.log is not None else "") + f"│ {shell.renderer.format} "
+
+    def parts(
+        ping: str, rate: str, filtered: str, spec: str | None, brief: bool = False
+    ) -> list[str]:
+        flt = f"│ filter {spec} " if spec else ""
+        counts = f"│ events {word}{hidden} " if brief else events + filtered + hidden + " "
+        return [ping, rate, counts, flt, tail]
+
+    chosen = parts(ping, rate, filtered, spec)
+    if width is not None:
+        used = sum(len(frag[1]) for frag in head)
+        short = spec if len(spec) <= 12 else spec[:11] + "…"
+        for candidate in (
+            parts(ping, "", filtered, spec),
+            parts(ping, "", filtered, short),
+            parts("", "", filtered, short),
+            parts("", "", "", short),
+            parts("", "", "", None),
+            parts("", "", "", None, brief=True),
+        ):
+            if used + sum(map(len, chosen)) <= width:
+                break
+            chosen = candidate
+    frags: StyleAndTextTuples = [("class:toolbar", t) for t in chosen if t]
+    return head + frags
+
+
+_STATE_WORD = {"pause": "paused"}
+
+
+def _latency(seconds: float) -> str:
+    """``0.4 ms``, ``12 ms``, ``7.4 s`` (a Ping queued behind a long action)."""
+    if seconds >= 1:
+        return f"{seconds:.1f} s"
+    ms = seconds * 1000
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
+
+
+def _count(n: float) -> str:
+    """A count that keeps the toolbar short: ``950``, ``12.3k``, ``4.1M``."""
+    if n < 10_000:
+        return f"{n:,.0f}"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
 
 
 def make_toolbar(shell: Shell) -> Callable[[], StyleAndTextTuples]:
-    return lambda: toolbar_fragments(shell)
+    def toolbar() -> StyleAndTextTuples:
+        try:
+            width: int | None = get_app().output.get_size().columns
+        except Exception:  # no terminal size to fit: show everything
+            width = None
+        return toolbar_fragments(shell, width)
+
+    return toolbar
