@@ -371,6 +371,11 @@ def test_toolbar_shows_state_latency_counts_filter_format(
     assert "filter Hangup" in text and "json" in text
     assert "ev/s" in text and "shown" in text
     assert SECRET not in text
+    assert "dropped" not in text
+    assert h.shell.client is not None
+    h.shell.client.dropped_events = 1234  # what the client counts past its memory bound
+    text = "".join(t for _, t in toolbar_fragments(h.shell))
+    assert "1,234 dropped" in text
 
 
 def test_keys_typed_while_waiting_are_kept_and_ctrl_c_stops_the_wait(

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Pending", "Quit", "Shell"]
 
+#: The shell's bound on events the client has read but not yet delivered. A
+#: terminal shows a few thousand events a second at most; past this, events are
+#: dropped, counted and shown in the toolbar, and memory stays well under 100 MB.
+SHELL_QUEUE_BYTES = 32 << 20
+
 META_TIMEOUT: Final = 10.0
 
 
@@ -185,6 +190,7 @@ class Shell:
             event_callback=self._on_event,
             disconnect_callback=self._on_drop,
             debug_file=self.debug_file,
+            max_queue_bytes=SHELL_QUEUE_BYTES,
         )
         if not client.connect():
             client.close()

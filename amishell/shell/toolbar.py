@@ -42,6 +42,9 @@ def toolbar_fragments(shell: Shell, width: int | None = None) -> StyleAndTextTup
     hidden = f", {_count(view.not_shown)} not shown" if view.not_shown else ""
     if view.paused:
         hidden += f", {_count(view.paused)} held back"
+    dropped = client.dropped_events if client is not None else 0
+    if dropped:
+        hidden += f", {_count(dropped)} dropped"
     spec = view.filter.spec if view.filter is not None else ""
     tail = ("│ logging " if view.log is not None else "") + f"│ {shell.renderer.format} "
 
