@@ -55,6 +55,8 @@ _LIST_START = re.compile(rb"\nEventList:[ \t]*start", re.I)
 _LIST_COMPLETE = re.compile(rb"\nEventList:[ \t]*complete", re.I)
 _ORIGINATE_MARGIN = 5.0
 _DEFAULT_ORIGINATE_TIMEOUT = 30.0
+#: Most events the dispatcher takes from the queue at once.
+_DISPATCH_BATCH = 512
 #: How long the reader thread stays aside after a thread in action() read.
 _LINGER = 0.002
 
@@ -858,16 +860,24 @@ class AMIClient:
                     cv.wait(0.5)
                 jobs = list(self._jobs)
                 self._jobs.clear()
+                batch: list[bytes] = []
                 if self.event_callback is not None and self._inbox:
-                    batch = list(self._inbox)
-                    self._inbox.clear()
-                    self._inbox_bytes = 0
-                else:
-                    batch = []
+                    # A bounded batch: what is taken out still counts against
+                    # max_queue_bytes until it is delivered.
+                    inbox = self._inbox
+                    take = min(len(inbox), _DISPATCH_BATCH)
+                    batch = [inbox.popleft() for _ in range(take)]
             for job in jobs:
                 self._safely(job)
             if batch:
-                self._dispatch(batch)
+                try:
+                    self._dispatch(batch)
+                finally:
+                    size = 0
+                    for frame in batch:
+                        size += len(frame)
+                    with cv:
+                        self._inbox_bytes -= size
 
     def _dispatch(self, frames: list[bytes]) -> None:
         callback = self.event_callback

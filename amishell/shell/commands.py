@@ -142,7 +142,13 @@ def _help_action(shell: Shell, name: str) -> Result:
 def _events(shell: Shell, line: MetaLine) -> Result:
     view = shell.view
     if not line.args or line.args[0] == "stats":
-        return Info(view.describe() + [f"server event mask: {shell.mask or 'default (all)'}"])
+        lines = view.describe()
+        client = shell.client
+        if client is not None and client.dropped_events:
+            lines.append(
+                f"dropped before display (client queue bound): {client.dropped_events:,}"
+            )
+        return Info(lines + [f"server event mask: {shell.mask or 'default (all)'}"])
     word = line.args[0].lower()
     if word in ("on", "off", "pause"):
         view.state = word

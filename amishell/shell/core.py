@@ -35,7 +35,7 @@ __all__ = ["Pending", "Quit", "Shell"]
 #: The shell's bound on events the client has read but not yet delivered. A
 #: terminal shows a few thousand events a second at most; past this, events are
 #: dropped, counted and shown in the toolbar, and memory stays well under 100 MB.
-SHELL_QUEUE_BYTES = 32 << 20
+SHELL_QUEUE_BYTES = 64 << 20
 
 META_TIMEOUT: Final = 10.0
 
