@@ -138,26 +138,18 @@ class TLSTransport(Transport):
                 self.sock.sendall(out)
 
     def recv(self) -> bytes:
-        while True:
-            with self._lock:
-                try:
-                    return self._obj.read(RECV_SIZE)
-                except ssl.SSLWantReadError:
-                    pending_out = self._outgoing.pending
-                except ssl.SSLZeroReturnError:
-                    return b""
-            if pending_out:
-                self._flush()
-            data = self.sock.recv(RECV_SIZE)
-            if not data:
-                return b""
-            with self._lock:
-                self._incoming.write(data)
+        data = self._read(0)
+        assert data is not None  # a blocking read never comes back empty-handed
+        return data
 
     def buffered(self) -> bool:
         return self._obj.pending() > 0 or self._incoming.pending > 0
 
     def recv_nowait(self) -> bytes | None:
+        return self._read(socket.MSG_DONTWAIT)
+
+    def _read(self, flags: int) -> bytes | None:
+        """Plain text; ``b""`` at the end; None when ``MSG_DONTWAIT`` finds nothing."""
         while True:
             with self._lock:
                 try:
@@ -169,8 +161,10 @@ class TLSTransport(Transport):
             if pending_out:
                 self._flush()
             try:
-                data = self.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+                data = self.sock.recv(RECV_SIZE, flags)
             except (BlockingIOError, InterruptedError):
+                if not flags:
+                    raise
                 return None
             if not data:
                 return b""
