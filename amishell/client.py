@@ -1042,6 +1042,3 @@ def _reason(exc: BaseException) -> str:
         return exc.strerror[0].lower() + exc.strerror[1:]
     return str(exc) or exc.__class__.__name__
 
-
-# Re-exported for convenience: a bad header raises this ValueError subclass.
-HeaderError = LocalProtocolError
