@@ -169,6 +169,24 @@ def driver_args(modes: Iterable[str]) -> argparse.ArgumentParser:
     return p
 
 
+def run_driver(
+    do_parse: Callable[[int], dict[str, object]],
+    do_drain: Callable[[int, int, str, float], dict[str, object]],
+    do_ping: Callable[[int, int, int], dict[str, object]],
+    consumers: Iterable[str] = ("count", "headers"),
+) -> None:
+    """A client driver's main: parse its command line, run one mode, emit the result."""
+    p = driver_args(["parse", "drain", "ping"])
+    p.add_argument("--consumer", choices=list(consumers), default="headers")
+    args = p.parse_args()
+    if args.mode == "parse":
+        emit(do_parse(args.messages))
+    elif args.mode == "drain":
+        emit(do_drain(args.port, args.events, args.consumer, args.timeout))
+    else:
+        emit(do_ping(args.port, args.count, args.threads))
+
+
 def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.005) -> bool:
     end = time.monotonic() + timeout
     while not pred():

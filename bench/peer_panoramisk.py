@@ -112,15 +112,13 @@ async def ping(port: int, count: int, tasks: int) -> dict[str, object]:
 
 
 def main() -> None:
-    p = common.driver_args(["parse", "drain", "ping"])
-    p.add_argument("--consumer", choices=["count", "headers"], default="headers")
-    args = p.parse_args()
-    if args.mode == "parse":
-        common.emit(do_parse(args.messages))
-    elif args.mode == "drain":
-        common.emit(asyncio.run(drain(args.port, args.events, args.consumer, args.timeout)))
-    else:
-        common.emit(asyncio.run(ping(args.port, args.count, args.threads)))
+    common.run_driver(
+        do_parse,
+        lambda port, events, consumer, timeout: asyncio.run(
+            drain(port, events, consumer, timeout)
+        ),
+        lambda port, count, threads: asyncio.run(ping(port, count, threads)),
+    )
 
 
 if __name__ == "__main__":

@@ -104,15 +104,7 @@ def do_ping(port: int, count: int, threads: int) -> dict[str, object]:
 
 
 def main() -> None:
-    p = common.driver_args(["parse", "drain", "ping"])
-    p.add_argument("--consumer", choices=["count", "headers"], default="headers")
-    args = p.parse_args()
-    if args.mode == "parse":
-        common.emit(do_parse(args.messages))
-    elif args.mode == "drain":
-        common.emit(do_drain(args.port, args.events, args.consumer, args.timeout))
-    else:
-        common.emit(do_ping(args.port, args.count, args.threads))
+    common.run_driver(do_parse, do_drain, do_ping)
 
 
 if __name__ == "__main__":
