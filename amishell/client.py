@@ -370,7 +370,7 @@ class AMIClient:
         self._connected = True
         self._logging_off = False
         self._error = None
-        self._start_threads(transport, self._generation)
+        self._start_threads(transport)
         if not self._login():
             self.close()
             return False
@@ -648,7 +648,7 @@ class AMIClient:
                     self._cv.wait(remaining)
 
     # ------------------------------------------------------------- the reader
-    def _start_threads(self, transport: Transport, generation: int) -> None:
+    def _start_threads(self, transport: Transport) -> None:
         leftover = self._leftover
         self._leftover = []
         if leftover:
