@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import itertools
 import logging
 import re
 import socket
@@ -59,6 +60,8 @@ _DEFAULT_ORIGINATE_TIMEOUT = 30.0
 _DISPATCH_BATCH = 512
 #: How long the reader thread stays aside after a thread in action() read.
 _LINGER = 0.002
+#: Guards the state of every ActionFuture (held for a few instructions at a time).
+_state = _allocate_lock()
 
 EventCallback = Callable[[Message], object]
 
@@ -98,7 +101,6 @@ class ActionFuture:
         "_last",
         "_timeout",
         "_callbacks",
-        "_lock",
         "cancelled",
         "timed_out",
         "sent_at",
@@ -112,35 +114,35 @@ class ActionFuture:
         self.action = action
         self._key = action_id.encode("utf-8")
         self._client = client
-        # A lock held until the outcome is there: far cheaper to make than an Event.
         self._done = False
-        self._gate = _allocate_lock()
-        self._gate.acquire()
+        # Made only when a thread has to wait (see wait()): an action whose
+        # thread reads its own response never needs one.
+        self._gate: Any = None
         self._response: bytes | None = None
         self._items: list[bytes] = []
         self._complete: bytes | None = None
         self._message: Message | None = None
         self._collecting = False
-        self._last = time.monotonic()
         self._timeout = timeout
-        self._callbacks: list[Callable[[Message], object]] = []
-        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[Message], object]] | None = None
         self.cancelled = False
         self.timed_out = False
-        self.sent_at = self._last
+        self.sent_at = self._last = time.monotonic()
         self.done_at: float | None = None
 
     # -- called by the reader -----------------------------------------------
     def _set(self, message: Message | None = None) -> None:
-        with self._lock:
+        with _state:
             if self._done:
                 return
             if message is not None:
                 self._message = message
             self.done_at = time.monotonic()
             self._done = True
-            self._gate.release()
-            callbacks = list(self._callbacks)
+            gate = self._gate
+            callbacks = self._callbacks
+        if gate is not None:
+            gate.release()
         if callbacks and self._client is not None:
             self._client._run_callbacks(self, callbacks)
 
@@ -157,8 +159,16 @@ class ActionFuture:
         """Wait up to ``timeout`` seconds; True when the outcome is there."""
         if self._done:
             return True
-        if self._gate.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
-            self._gate.release()
+        with _state:
+            if self._done:
+                return True
+            gate = self._gate
+            if gate is None:
+                # Locked until _set releases it; each waiter passes it on.
+                gate = self._gate = _allocate_lock()
+                gate.acquire()
+        if gate.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            gate.release()
         return self._done
 
     def result(self, timeout: float | None = None) -> Message:
@@ -186,8 +196,10 @@ class ActionFuture:
 
     def add_done_callback(self, fn: Callable[[Message], object]) -> None:
         """Call ``fn(message)`` on the dispatcher thread when the outcome is there."""
-        with self._lock:
+        with _state:
             if not self._done:
+                if self._callbacks is None:
+                    self._callbacks = []
                 self._callbacks.append(fn)
                 return
         if self._client is not None:
@@ -203,13 +215,16 @@ class ActionFuture:
         return _error(TIMED_OUT, self.action_id)
 
     def _build(self) -> Message:
-        with self._lock:
+        msg = self._message
+        if msg is not None:
+            return msg
+        assert self._response is not None
+        msg = parse_frame(self._response)
+        if self._collecting:
+            msg.events = [parse_frame(f) for f in self._items]
+            msg.complete = parse_frame(self._complete) if self._complete else None
+        with _state:  # two threads may build at once: both return the first
             if self._message is None:
-                assert self._response is not None
-                msg = parse_frame(self._response)
-                if self._collecting:
-                    msg.events = [parse_frame(f) for f in self._items]
-                    msg.complete = parse_frame(self._complete) if self._complete else None
                 self._message = msg
             return self._message
 
@@ -241,6 +256,7 @@ class AMIClient:
         debug: bool = False,
         debug_file: IO[str] | None = None,
         event_callback: EventCallback | None = None,
+        event_prefilter: Callable[[bytes], bool] | None = None,
         timeout: float = 30.0,
         tls: bool | ssl.SSLContext = False,
         auth: str = "plain",
@@ -261,11 +277,16 @@ class AMIClient:
         self.username = username
         self._secret = secret
         self.host, self.port = parse_host(host, port)
-        self._next_id = int(action_id)
+        self._ids = itertools.count(int(action_id))
         self.debug_file: IO[str] | None = debug_file if debug_file is not None else (
             sys.stderr if debug else None
         )
         self.event_callback = event_callback
+        #: Optional ``prefilter(frame: bytes) -> bool``, called on the dispatcher
+        #: thread with each event's raw bytes before it is parsed: False drops
+        #: the event there (it still counts in :attr:`events_received`), so a
+        #: consumer that wants few of many events does not pay to parse the rest.
+        self.event_prefilter = event_prefilter
         self.disconnect_callback = disconnect_callback
         self.timeout = float(timeout)
         self.tls = tls
@@ -278,7 +299,6 @@ class AMIClient:
         self._error: str | None = None
         self._connected = False
         self._transport: Transport | None = None
-        self._id_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._pending: dict[bytes, ActionFuture] = {}
         # Unclaimed frames (events, responses nobody waits for), oldest first.
@@ -546,9 +566,7 @@ class AMIClient:
     ) -> ActionFuture:
         """Send an action and return its :class:`ActionFuture` at once."""
         pairs, action = self._build(fields, headers)
-        with self._id_lock:
-            action_id = str(self._next_id)
-            self._next_id += 1
+        action_id = str(next(self._ids))  # atomic: count() is one C call
         pairs.append(("ActionID", action_id))
         data = serialize(pairs)  # raises LocalProtocolError (a ValueError)
         future = ActionFuture(self, action_id, action, self._timeout_for(action, pairs))
@@ -596,9 +614,7 @@ class AMIClient:
         if transport is None or not self._connected:
             self._error = NOT_CONNECTED
             return None
-        with self._id_lock:
-            action_id = str(self._next_id)
-            self._next_id += 1
+        action_id = str(next(self._ids))  # atomic: count() is one C call
         pairs.append(("ActionID", action_id))
         data = serialize(pairs)
         self._debug_out(pairs)
@@ -694,7 +710,7 @@ class AMIClient:
                 remaining = future._last + future._timeout - time.monotonic()
                 if remaining <= 0:
                     return
-                if transport.wait_readable_other(min(remaining, 0.5)):
+                if transport.wait_readable_lead(min(remaining, 0.5)):
                     if not self._read_once(transport):
                         return
                 elif self._transport is not transport:
@@ -881,9 +897,24 @@ class AMIClient:
 
     def _dispatch(self, frames: list[bytes]) -> None:
         callback = self.event_callback
+        prefilter = self.event_prefilter if callback is not None else None
         open_lists = self._open_lists
         responses: list[Message] = []
         for frame in frames:
+            if (
+                prefilter is not None
+                and not open_lists
+                and not frame.startswith(b"Response:")
+            ):
+                try:
+                    wanted = prefilter(frame)
+                except Exception:
+                    self.callback_errors += 1
+                    log.exception("amishell event_prefilter raised")
+                    wanted = True
+                if not wanted:
+                    self.events_received += 1
+                    continue
             message = parse_frame(frame)
             # Anything that is not a response (events, and headers-only oddities)
             # goes to the callback, so the read_response() queue only grows

@@ -442,6 +442,9 @@ def _text(key: str, value: Any) -> str:
 
 
 _BAD_KEY = re.compile(r"[\s:]")
+#: Header names already found valid (a name is checked once, not per message).
+_KNOWN_KEYS: set[str] = set()
+_MAX_KNOWN_KEYS: Final = 4096
 
 
 def check_header(key: str, value: str) -> None:
@@ -477,16 +480,21 @@ def serialize(fields: Fields) -> bytes:
         )
     text = "".join([f"{key}: {value}\r\n" for key, value in pairs]) + "\r\n"
     lines = len(pairs) + 1
+    try:
+        known = _KNOWN_KEYS.issuperset([key for key, _ in pairs])
+    except TypeError:  # an unhashable key: check_header says what is wrong
+        known = False
     # Cheap whole-message checks; the exact per-header checks name the culprit.
     if (
-        len(text) > (MAX_LINE_LENGTH if text.isascii() else MAX_LINE_LENGTH // 4)
+        not known
+        or len(text) > (MAX_LINE_LENGTH if text.isascii() else MAX_LINE_LENGTH // 4)
         or text.count("\n") != lines
         or text.count("\r") != lines
-        or _BAD_KEY.search("".join([key for key, _ in pairs]))
-        or not all([key for key, _ in pairs])
     ):
         for key, value in pairs:
             check_header(key, value)
+        if len(_KNOWN_KEYS) < _MAX_KNOWN_KEYS:
+            _KNOWN_KEYS.update(key for key, _ in pairs)
     return text.encode("utf-8")
 
 

@@ -7,6 +7,7 @@ socket itself is read and written outside it.
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 import ssl
@@ -35,6 +36,8 @@ class Transport:
         self.foreground_ended = 0.0
         self._poll = select.poll()
         self._poll.register(self.sock, select.POLLIN)
+        self._lead_poll = select.poll()
+        self._lead_poll.register(self.sock, select.POLLIN)
 
     def recv(self) -> bytes:
         raise NotImplementedError
@@ -50,12 +53,11 @@ class Transport:
         ms = -1 if timeout is None else max(int(timeout * 1000), 0)
         return bool(self._poll.poll(ms))
 
-    def wait_readable_other(self, timeout: float | None) -> bool:
-        """Any other thread."""
+    def wait_readable_lead(self, timeout: float) -> bool:
+        """For the thread holding :attr:`read_lock` in ``action()`` (its own poll object)."""
         if self.buffered():
             return True
-        readable, _, _ = select.select([self.sock], [], [], timeout)
-        return bool(readable)
+        return bool(self._lead_poll.poll(max(math.ceil(timeout * 1000), 0)))
 
     def recv_nowait(self) -> bytes | None:
         """Bytes, ``b""`` at end of input, or None when nothing is there yet."""

@@ -118,6 +118,36 @@ def test_callback_exception_is_logged_and_delivery_continues(
     assert client.action(Action="Ping")["Ping"] == "Pong"
 
 
+def test_prefilter_sees_raw_events_and_drops_before_parsing(
+    pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    frames: list[bytes] = []
+    seen: list[str] = []
+    done = threading.Event()
+
+    def prefilter(frame: bytes) -> bool:
+        frames.append(frame)
+        if b"SuccessfulAuth" in frame:
+            raise RuntimeError("prefilter broke")  # counted; the event is delivered
+        return b"FullyBooted" not in frame
+
+    def callback(msg: Message) -> None:
+        seen.append(msg["Event"])
+        done.set()
+
+    client = pool.client(pool.server(booted), event_callback=callback, event_prefilter=prefilter)
+    with caplog.at_level(logging.ERROR, logger="amishell"):
+        assert client.connect()
+        assert done.wait(T)
+    assert seen == ["SuccessfulAuth"]
+    assert [f.split(b"\r\n", 1)[0] for f in frames] == [
+        b"Event: FullyBooted", b"Event: SuccessfulAuth"
+    ]  # responses never reach it
+    assert client.events_received == 2 and client.callback_errors == 1
+    assert "prefilter broke" in caplog.text
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+
+
 def test_blocking_callback_does_not_hold_up_responses(pool) -> None:
     release = threading.Event()
     entered = threading.Event()

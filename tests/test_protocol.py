@@ -557,6 +557,19 @@ def test_serialize_refuses(fields: dict[str, Any]) -> None:
     assert str(info.value)
 
 
+def test_serialize_checks_values_of_names_already_seen() -> None:
+    # Valid header names are remembered; their values are still checked every time.
+    serialize({"Action": "Ping", "Data": "ok", "Variable": ["a", "b"]})
+    for bad in ("a\r\nAction: Hangup", "a\nb", "a\rb", "x" * MAX_LINE_LENGTH):
+        with pytest.raises(LocalProtocolError):
+            serialize({"Action": "Ping", "Data": bad})
+    for _ in range(2):  # a refused name is never remembered
+        with pytest.raises(LocalProtocolError):
+            serialize({"Action": "Ping", "Bad Key": "x"})
+    with pytest.raises(LocalProtocolError):
+        serialize([("Action", "Ping"), (["unhashable"], "x")])  # type: ignore[list-item]
+
+
 def test_serialize_limits_are_inclusive() -> None:
     line = {"Action": "Ping", "Data": "x" * (MAX_LINE_LENGTH - 6)}  # "Data: " + value
     assert max(len(x) for x in serialize(line).split(b"\r\n")) == MAX_LINE_LENGTH

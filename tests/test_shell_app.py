@@ -14,7 +14,10 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+import amishell.client
 from amishell.client import AMIClient
+from amishell.message import Message
+from amishell.protocol import parse_frame
 from amishell.shell.app import InteractiveShell
 from amishell.shell.config import Target
 from amishell.shell.context import Context
@@ -194,6 +197,31 @@ def test_flood_is_summarised(harness: Callable[..., Harness], sim: Simulator) ->
     assert view.received >= 3000
     time.sleep(0.1)
     assert view.shown + view.not_shown + view.filtered >= 3000
+
+
+def test_flood_of_unshown_events_is_counted_and_names_learned(
+    harness: Callable[..., Harness], sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed = {"FloodOnly": 0}
+
+    def counting(frame: bytes) -> Message:
+        if b"FloodOnly" in frame:
+            parsed["FloodOnly"] += 1
+        return parse_frame(frame)
+
+    monkeypatch.setattr(amishell.client, "parse_frame", counting)
+    h = harness(sim)
+    h.app.shell.view.per_tick = 2
+    before = h.shell.view.received
+    sim.burst(2000, [b"Event: FloodOnly\r\nPrivilege: user,all\r\nN: 1\r\n\r\n"])
+    assert sim.wait_bursts(10)
+    deadline = time.monotonic() + 5
+    while h.shell.view.received < before + 2000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert h.shell.view.received == before + 2000  # each one counted, none lost
+    assert "FloodOnly" in h.shell.event_names  # learned for completion even unparsed
+    assert parsed["FloodOnly"] < 1000  # those not shown were never parsed
+    h.wait_for("events not shown")
 
 
 def test_drop_reconnect_reapplies_mask_and_filters(

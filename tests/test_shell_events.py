@@ -74,6 +74,31 @@ def test_flood_is_summarised_and_memory_is_bounded() -> None:
     assert not view.take()  # nothing left over: the next tick starts afresh
 
 
+def test_events_beyond_the_tick_are_counted_unparsed() -> None:
+    view = EventView(per_tick=3, max_pending=100)
+    assert not view.skip_unparsed()  # room: the shell parses and pushes it
+    for n in range(3):
+        view.push(event("Newexten", Channel=f"PJSIP/{n}"))
+    assert view.skip_unparsed() and view.skip_unparsed()  # the tick is full
+    batch = view.take()
+    assert len(batch.events) == 3 and batch.not_shown == 2
+    assert view.received == 5 and view.not_shown == 2
+    assert not view.skip_unparsed()  # a new tick has room again
+    view.state = "pause"
+    assert view.skip_unparsed() and view.paused == 1
+    view.state = "off"
+    assert view.skip_unparsed() and view.filtered == 1
+    view.state = "on"
+    for _ in range(3):
+        view.push(event("Newexten"))
+    view.filter = EventFilter("Hangup")
+    assert not view.skip_unparsed()  # a filter needs the headers
+    view.filter = None
+    view.log = EventLog(os.devnull)
+    assert not view.skip_unparsed()  # the log gets every event
+    view.log.close()
+
+
 def test_dispatcher_thread_never_blocks_on_a_stalled_display() -> None:
     view = EventView(per_tick=10, max_pending=50)
     done = threading.Event()

@@ -192,6 +192,7 @@ class Shell:
             debug_file=self.debug_file,
             max_queue_bytes=SHELL_QUEUE_BYTES,
         )
+        client.event_prefilter = self._prefilter
         if not client.connect():
             client.close()
             return client.error or "connection failed"
@@ -226,6 +227,17 @@ class Shell:
             client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex}).result(
                 META_TIMEOUT
             )
+
+    def _prefilter(self, frame: bytes) -> bool:
+        """Count, unparsed, an event the view would not keep (a flood, a pause)."""
+        if self.event_sink is not None or not self.view.skip_unparsed():
+            return True
+        if frame.startswith(b"Event:") and len(self.event_names) < 2000:
+            end = frame.find(b"\n")
+            name = (frame[6:end] if end >= 0 else frame[6:]).strip().decode("utf-8", "replace")
+            if name and name not in self.event_names:
+                self.event_names[name] = None
+        return False
 
     def _on_event(self, msg: Message) -> None:
         sink = self.event_sink

@@ -5,7 +5,10 @@ only counts, filters, logs and appends to a bounded queue; it never touches the
 terminal. The display side calls :meth:`EventView.take` every tick (about ten a
 second) and shows at most ``per_tick`` events; whatever else arrived in that
 tick is counted and summarised as ``... 3,412 events not shown``. Memory stays
-bounded whatever the rate: the queue holds at most ``max_pending`` events.
+bounded whatever the rate: the queue holds at most what the next tick shows
+(and never more than ``max_pending`` events). :meth:`EventView.skip_unparsed`
+lets the shell count an event that would not be kept without parsing it at all,
+which is what keeps a flood from piling up unread in the client's queue.
 """
 
 from __future__ import annotations
@@ -230,10 +233,44 @@ class EventView:
         with self._lock:
             if state == "pause":
                 self._paused += 1
-            elif len(self._pending) >= self.max_pending:
+            elif len(self._pending) >= self._room():
                 self._unshown += 1
             else:
                 self._pending.append((self._clock(), msg))
+
+    def skip_unparsed(self) -> bool:
+        """Count one event that would be neither kept nor logged, before it is parsed.
+
+        True when it was counted (as :meth:`push` would have counted it); False
+        when its message is needed (a filter or a log is on, or it would be shown).
+        """
+        if self.log is not None:
+            return False
+        state = self.state
+        if state == "off":
+            self.received += 1
+            self.filtered += 1
+            return True
+        if self.filter is not None:
+            return False
+        with self._lock:
+            if state == "pause":
+                self._paused += 1
+            elif len(self._pending) >= self._room():
+                self._unshown += 1
+            else:
+                return False
+        self.received += 1
+        return True
+
+    def _limit(self) -> int:
+        """How many events one tick shows."""
+        return self.per_tick if self.mode == "line" else max(1, self.per_tick // 10)
+
+    def _room(self) -> int:
+        # Events beyond what the next tick shows are only counted: keeping them
+        # would cost memory and show nothing more.
+        return min(self._limit(), self.max_pending)
 
     def notice(self, text: str, style: str = "warn") -> None:
         """A line for the user (connection state, late responses), from any thread."""
@@ -254,7 +291,7 @@ class EventView:
             paused = 0
             if self._paused and self.state != "pause":
                 paused, self._paused = self._paused, 0
-        limit = self.per_tick if self.mode == "line" else max(1, self.per_tick // 10)
+        limit = self._limit()
         events = [pending.popleft() for _ in range(min(limit, len(pending)))]
         unshown += len(pending)
         self.shown += len(events)
