@@ -305,6 +305,7 @@ class AMIClient:
         self._inbox: collections.deque[bytes] = collections.deque()
         self._inbox_bytes = 0
         self._cv = threading.Condition(threading.Lock())
+        self._readers = 0  # threads waiting in read_response() (under _cv)
         self._jobs: collections.deque[Callable[[], object]] = collections.deque()
         self._outbox: collections.deque[Message] = collections.deque()
         self._open_lists: set[str] = set()
@@ -655,13 +656,17 @@ class AMIClient:
                     if self._transport is None and self._error is None:
                         self._error = NOT_CONNECTED
                     return _error(text)
-                if deadline is None:
-                    self._cv.wait()
-                else:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return None
-                    self._cv.wait(remaining)
+                self._readers += 1
+                try:
+                    if deadline is None:
+                        self._cv.wait()
+                    else:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            return None
+                        self._cv.wait(remaining)
+                finally:
+                    self._readers -= 1
 
     # ------------------------------------------------------------- the reader
     def _start_threads(self, transport: Transport) -> None:
@@ -799,7 +804,10 @@ class AMIClient:
                     size = sum(len(f) for f in frames)
                 self._inbox.extend(frames)
                 self._inbox_bytes += size
-                self._cv.notify_all()
+                # Wake only whoever takes frames: a read_response() caller, or
+                # the dispatcher when there is a callback (not for nothing).
+                if self._readers or self.event_callback is not None:
+                    self._cv.notify_all()
         for future in finished:
             future._set()
 

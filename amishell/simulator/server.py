@@ -201,6 +201,9 @@ class Simulator:
 
     def _serve(self, conn: socket.socket, peer: tuple[str, int]) -> None:
         local = conn.getsockname()
+        # A response and the events after it are separate writes: without this,
+        # Nagle holds the second until the client's delayed ACK (up to 40 ms).
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.ssl_context is not None:
             conn = self.ssl_context.wrap_socket(
                 conn, server_side=True, do_handshake_on_connect=False
