@@ -46,10 +46,29 @@ def requests(names: list[str], catalog: Any, rng: random.Random) -> dict[str, li
     return {"actions": acts, "params": params, "values": values}
 
 
+def padded(catalog: Any, size: int) -> Any:
+    """``catalog`` with copies of its actions under new names, up to ``size`` actions."""
+    import dataclasses
+
+    from amishell.catalog import Catalog
+
+    specs = [catalog.get(name) for name in catalog.names()]
+    extra = []
+    i = 0
+    while len(specs) + len(extra) < size:
+        spec = specs[i % len(specs)]
+        extra.append(dataclasses.replace(spec, name=f"{spec.name}X{i // len(specs) + 1}"))
+        i += 1
+    return Catalog([*specs, *extra]) if extra else catalog
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, default=0, help="a server to connect to (0: offline)")
     p.add_argument("--rounds", type=int, default=3, help="passes over the request lists")
+    p.add_argument("--actions", type=int, default=0,
+                   help="pad the offline catalogue to this many actions (copies of real ones"
+                        " under new names), to time completion over a larger catalogue")
     args = p.parse_args()
     try:
         from prompt_toolkit.completion import CompleteEvent
@@ -69,7 +88,8 @@ def main() -> None:
             common.emit({"ok": False, "error": f"connect: {client.error}"})
             return
     event = CompleteEvent(completion_requested=True)
-    sources = LiveSources(lambda: client, load_offline)
+    offline = padded(load_offline(), args.actions)
+    sources = LiveSources(lambda: client, lambda: offline)
     completer = AMICompleter(sources)
 
     def once(text: str) -> tuple[float, int]:
@@ -83,7 +103,7 @@ def main() -> None:
     for kind, text in (("actions", "Orig"), ("params", "Originate Chan"),
                        ("values", "Originate Channel=")):
         cold[kind], _ = once(text)
-    catalog = load_offline()
+    catalog = offline
     reqs = requests(catalog.names(), catalog, random.Random(6))
     empty = 0
     for kind, texts in reqs.items():

@@ -180,6 +180,9 @@ def plan(args: argparse.Namespace) -> list[Case]:
         argv = [str(BENCH / "completion.py")]
         cases.append(Case("completion", "amishell", "AMICompleter + LiveSources, simulator",
                           argv, events=0, sim=True, n=1))
+        cases.append(Case("completion", "amishell",
+                          "offline catalogue padded to 154 actions (as many as Asterisk's source)",
+                          [*argv, "--actions", "154"], events=0, n=1))
     if "memory" in args.only:
         ev = n(args.memory_events)
         for label, extra in (
