@@ -230,13 +230,7 @@ class EventView:
         if flt is not None and not flt.matches(msg):
             self.filtered += 1
             return
-        with self._lock:
-            if state == "pause":
-                self._paused += 1
-            elif len(self._pending) >= self._room():
-                self._unshown += 1
-            else:
-                self._pending.append((self._clock(), msg))
+        self._offer(state, msg)
 
     def skip_unparsed(self) -> bool:
         """Count one event that would be neither kept nor logged, before it is parsed.
@@ -251,16 +245,25 @@ class EventView:
             self.received += 1
             self.filtered += 1
             return True
-        if self.filter is not None:
+        if self.filter is not None or not self._offer(state, None):
             return False
+        self.received += 1
+        return True
+
+    def _offer(self, state: str, msg: Message | None) -> bool:
+        """Count an event the next tick will not show, or queue ``msg``.
+
+        False only when the event would be queued but there is no message yet.
+        """
         with self._lock:
             if state == "pause":
                 self._paused += 1
             elif len(self._pending) >= self._room():
                 self._unshown += 1
-            else:
+            elif msg is None:
                 return False
-        self.received += 1
+            else:
+                self._pending.append((self._clock(), msg))
         return True
 
     def _limit(self) -> int:
