@@ -14,6 +14,7 @@ import os
 import re
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -199,6 +200,23 @@ def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.005) ->
 def split_ping_work(count: int, threads: int) -> list[int]:
     base, extra = divmod(count, threads)
     return [base + (1 if i < extra else 0) for i in range(threads)]
+
+
+def timed_threads(threads: list[threading.Thread]) -> float:
+    """Start ``threads``, wait for all of them; the seconds that took."""
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - t
+
+
+def ping_threads(loop: Callable[[int], None], count: int, threads: int) -> float:
+    """Run ``loop(n)`` in ``threads`` threads sharing ``count`` pings; the seconds."""
+    return timed_threads(
+        [threading.Thread(target=loop, args=(n,)) for n in split_ping_work(count, threads)]
+    )
 
 
 def ping_result(count: int, bad: list[object], seconds: float, **extra: Any) -> dict[str, Any]:

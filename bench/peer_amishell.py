@@ -127,13 +127,7 @@ def do_ping(port: int, count: int, threads: int) -> dict[str, object]:
             if r.get("Ping") != "Pong":
                 bad.append(dict(r))
 
-    ts = [threading.Thread(target=loop, args=(n,)) for n in common.split_ping_work(count, threads)]
-    t = time.perf_counter()
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    dt = time.perf_counter() - t
+    dt = common.ping_threads(loop, count, threads)
     client.close()
     return common.ping_result(count, bad, dt)
 

@@ -96,13 +96,7 @@ def do_ping(port: int, count: int, threads: int) -> dict[str, object]:
             elif r.keys.get("ActionID") != action.keys["ActionID"]:
                 bad.append(f"ActionID {r.keys.get('ActionID')} for {action.keys['ActionID']}")
 
-    ts = [threading.Thread(target=loop, args=(n,)) for n in common.split_ping_work(count, threads)]
-    t = time.perf_counter()
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    dt = time.perf_counter() - t
+    dt = common.ping_threads(loop, count, threads)
     close(client)
     return common.ping_result(count, bad, dt)
 

@@ -93,13 +93,7 @@ def do_ping(port: int, count: int, threads: int) -> dict[str, object]:
             elif r.get_header("ActionID") != aid:
                 bad.append(f"got the answer to {r.get_header('ActionID')} for {aid}")
 
-    ts = [threading.Thread(target=loop, args=(n,)) for n in common.split_ping_work(count, threads)]
-    t = time.perf_counter()
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    dt = time.perf_counter() - t
+    dt = common.ping_threads(loop, count, threads)
     return common.ping_result(count, bad, dt)
 
 

@@ -94,13 +94,7 @@ def do_ping(port: int, count: int, threads: int) -> dict[str, object]:
             elif r.response.get("ActionID") != r.action_id:
                 bad.append(f"ActionID {r.response.get('ActionID')} for {r.action_id}")
 
-    ts = [threading.Thread(target=loop, args=(n,)) for n in common.split_ping_work(count, threads)]
-    t = time.perf_counter()
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    dt = time.perf_counter() - t
+    dt = common.ping_threads(loop, count, threads)
     mgr.close()
     return common.ping_result(count, bad, dt)
 

@@ -126,12 +126,7 @@ def do_ping(port: int, count: int, threads: int) -> dict[str, object]:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         socks.append(sock)
         ts.append(threading.Thread(target=ping_loop, args=(sock, login(sock), n, bad)))
-    t = time.perf_counter()
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    dt = time.perf_counter() - t
+    dt = common.timed_threads(ts)
     for sock in socks:
         sock.close()
     return common.ping_result(count, bad, dt)

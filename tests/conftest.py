@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from replay import ReplayServer
+from servers import Pool
 
 
 @pytest.fixture
@@ -69,3 +70,10 @@ def sim(sim_factory: Callable[..., Simulator]) -> Simulator:
     """A started Simulator on 127.0.0.1, port 0: users admin/s3cret-admin (all
     privileges) and monitor/m0nitor (read-mostly), auth failure delay 0.05 s."""
     return sim_factory()
+
+
+@pytest.fixture
+def pool() -> Iterator[Pool]:
+    """Fake AMI servers and clients for the client tests, all closed at teardown."""
+    with Pool() as p:
+        yield p

@@ -65,6 +65,24 @@ def _pairs(fields: Pairs) -> list[tuple[str, str]]:
     return out
 
 
+
+def free_port() -> int:
+    """A port with nothing listening on it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 2.0, step: float = 0.005) -> bool:
+    """Poll ``predicate`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
 class Session:
     """One accepted connection, served on its own daemon thread."""
 

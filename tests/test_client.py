@@ -10,29 +10,15 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import trustme
-from servers import SECRET, USERNAME, Pool, Server, Session, silent, standard
+from servers import SECRET, USERNAME, Server, Session, free_port, silent, standard
 
 from amishell import AMIClient, Message
 
 T = 2.0  # client timeout for tests that expect an answer
-
-
-@pytest.fixture
-def pool() -> Iterator[Pool]:
-    with Pool() as p:
-        yield p
-
-
-def free_port() -> int:
-    """A port with nothing listening on it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ids(server: Server) -> list[tuple[str, str]]:

@@ -4,31 +4,17 @@ the context manager, both Command output formats."""
 from __future__ import annotations
 
 import io
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from servers import SECRET, USERNAME, Pool, Session, standard
+from servers import SECRET, USERNAME, Session, free_port, standard
 
 from amishell import AMIClient, AMIError, Message
 
 T = 2.0  # client timeout for tests that expect an answer
-
-
-@pytest.fixture
-def pool() -> Iterator[Pool]:
-    with Pool() as p:
-        yield p
-
-
-def free_port() -> int:
-    """A port with nothing listening on it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ------------------------------------------------------------ action() args

@@ -8,21 +8,15 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from servers import USERNAME, Pool, Session, standard
+from servers import USERNAME, Session, standard, wait_until
 
 from amishell import Message
 
 T = 2.0
-
-
-@pytest.fixture
-def pool() -> Iterator[Pool]:
-    with Pool() as p:
-        yield p
 
 
 def event(name: str, **headers: str) -> list[tuple[str, str]]:
@@ -35,15 +29,6 @@ def booted(session: Session, msg: Message) -> None:
     if msg.value("Action") == "Login" and session.authenticated:
         session.send(event("FullyBooted", Status="Fully Booted"))
         session.send(event("SuccessfulAuth", AccountID=USERNAME))
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = T) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 # -------------------------------------------------------------------- events

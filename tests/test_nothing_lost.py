@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from faultserver import SECRET, USERNAME, FaultServer, LeakCheck
+from servers import wait_until
 
 from amishell.client import NOT_CONNECTED, TIMED_OUT, ActionFuture, AMIClient
 from amishell.message import Message
@@ -124,7 +125,7 @@ def test_every_action_gets_exactly_one_outcome(leaks: None) -> None:
     for kind in ("response", "server error", "timeout", "connection error"):
         assert outcomes[kind] > 0, outcomes
     # Done-callbacks: exactly one call per action, after close() too.
-    wait_for(lambda: sum(map(len, callbacks.values())) >= TOTAL, 5)
+    wait_until(lambda: sum(map(len, callbacks.values())) >= TOTAL, 5)
     assert len(callbacks) == TOTAL
     assert all(len(got) == 1 for got in callbacks.values())
     for key, [message] in callbacks.items():
@@ -149,15 +150,6 @@ class StalledConsumer:
             self.delivered += 1
 
 
-def wait_for(predicate: collections.abc.Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_stalled_consumer_does_not_stall_the_reader(leaks: None) -> None:
     server = FaultServer(burst_bytes=BURST_BYTES)
     consumer = StalledConsumer()
@@ -178,7 +170,7 @@ def test_stalled_consumer_does_not_stall_the_reader(leaks: None) -> None:
         consumer.release.set()
         sent = server.events_sent
         assert sent * 1000 > BURST_BYTES * 0.9
-        assert wait_for(lambda: consumer.delivered >= sent, 30), (consumer.delivered, sent)
+        assert wait_until(lambda: consumer.delivered >= sent, 30), (consumer.delivered, sent)
         assert consumer.delivered == sent
         assert client.dropped_events == 0
         assert client.connected and client.error is None
@@ -201,7 +193,7 @@ def test_bounded_queue_counts_what_it_drops(leaks: None) -> None:
         assert client.ping(timeout=5) is not None  # the responses are never shed
         consumer.release.set()
         sent = server.events_sent
-        assert wait_for(lambda: consumer.delivered + client.dropped_events >= sent, 30)
+        assert wait_until(lambda: consumer.delivered + client.dropped_events >= sent, 30)
         assert client.dropped_events > 0
         assert consumer.delivered + client.dropped_events == sent
         assert client.events_received == consumer.delivered

@@ -20,6 +20,7 @@ import pytest
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
+from servers import wait_until
 from test_shell_app import SECRET, Harness, harness  # noqa: F401
 from test_shell_cli import address, run
 
@@ -156,12 +157,7 @@ def _run(app: InteractiveShell) -> object:
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+    assert wait_until(condition, timeout, 0.01), "timed out"
 
 
 def test_debug_transcript_and_event_log_are_private_even_if_they_existed(

@@ -232,12 +232,18 @@ class Shell:
         """Count, unparsed, an event the view would not keep (a flood, a pause)."""
         if self.event_sink is not None or not self.view.skip_unparsed():
             return True
-        if frame.startswith(b"Event:") and len(self.event_names) < 2000:
+        if frame.startswith(b"Event:"):
             end = frame.find(b"\n")
-            name = (frame[6:end] if end >= 0 else frame[6:]).strip().decode("utf-8", "replace")
-            if name and name not in self.event_names:
-                self.event_names[name] = None
+            name = (frame[6:end] if end >= 0 else frame[6:]).strip()
+            self._learn_event_name(name.decode("utf-8", "replace"))
         return False
+
+    def _learn_event_name(self, name: object) -> None:
+        """Remember an event name for completion (a bounded set)."""
+        if isinstance(name, str) and name and name not in self.event_names and (
+            len(self.event_names) < 2000
+        ):
+            self.event_names[name] = None
 
     def _on_event(self, msg: Message) -> None:
         sink = self.event_sink
@@ -249,8 +255,7 @@ class Shell:
             return
         self.view.push(msg)
         name = dict.get(msg, "Event")
-        if isinstance(name, str) and name not in self.event_names and len(self.event_names) < 2000:
-            self.event_names[name] = None
+        self._learn_event_name(name)
 
     def _on_drop(self, text: str) -> None:
         """The connection dropped (on the client's dispatcher thread)."""
