@@ -23,13 +23,12 @@ class Message(dict[str, HeaderValue]):
     ``Message({"Action": "Originate", "Variable": ["A=1", "B=2"]})``.
     """
 
-    __slots__ = ("_headers", "_events", "_complete", "raw")
+    __slots__ = ("_headers", "_events", "_complete", "_raw")
 
     _headers: list[tuple[str, str]] | None
     _events: list[Message] | None
     _complete: Message | None
-    #: The bytes as received, when the message came off the wire.
-    raw: bytes | None
+    _raw: bytes | None
 
     def __init__(
         self,
@@ -52,10 +51,27 @@ class Message(dict[str, HeaderValue]):
         self._headers = pairs
         self._events = None
         self._complete = None
-        self.raw = raw
+        self._raw = raw
 
-    # Messages built by the parser's fast path (all keys distinct) set only
-    # ``raw``; the other slots are filled on first access.
+    # Messages built by the parser's fast path (all keys distinct, every line a
+    # plain ``Key: value``) set at most ``_raw``; the other slots are filled on
+    # first access. Without ``_raw``, the bytes are those plain lines.
+
+    @property
+    def raw(self) -> bytes | None:
+        """The bytes as received (without the closing empty line), when the
+        message came off the wire; None for a message built in code."""
+        try:
+            return self._raw
+        except AttributeError:
+            raw = self._raw = b"\r\n".join(
+                f"{k}: {v}".encode() for k, v in dict.items(self)
+            )
+            return raw
+
+    @raw.setter
+    def raw(self, value: bytes | None) -> None:
+        self._raw = value
 
     @property
     def headers(self) -> list[tuple[str, str]]:

@@ -33,7 +33,9 @@ __all__ = [
     "LocalProtocolError",
     "Parser",
     "ProtocolError",
+    "HeaderCache",
     "decode",
+    "header_cache",
     "parse_frame",
     "serialize",
     "split_greeting",
@@ -284,28 +286,70 @@ def decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+class _Unfit(Exception):
+    """A line the line cache does not take: the message is parsed the slow way."""
+
+
+class HeaderCache(dict[bytes, tuple[str, str]]):
+    """Header lines already parsed: ``b"Key: value"`` -> ``("Key", "value")``.
+
+    A PBX repeats most of its header lines (``Privilege: call,all``,
+    ``ChannelStateDesc: Up``, the same channel in every event of a call), so
+    :func:`parse_frame` looks each line up here and splits only the lines it
+    has not seen. Only plain lines are kept: ``Key: value`` with one space, a
+    key without a colon, a value that does not start with a space or a tab
+    (``Output`` lines keep their indentation), no stray CR or LF, valid UTF-8.
+    Any other line sends its message to the exact, slower parser, so the cache
+    never changes a result. At most :attr:`limit` lines are kept: when full,
+    it starts again empty.
+    """
+
+    limit = 4096
+
+    def __missing__(self, raw: bytes) -> tuple[str, str]:
+        try:
+            line = raw.decode()
+        except UnicodeDecodeError:
+            raise _Unfit from None
+        key, sep, value = line.partition(": ")
+        if (
+            not sep
+            or not key
+            or ":" in key
+            or "\n" in line
+            or "\r" in line
+            or (value[:1] in (" ", "\t") and key != "Output")
+            or (key == "Response" and value.rstrip() == "Follows")
+        ):
+            raise _Unfit
+        if len(self) >= self.limit:
+            self.clear()
+        pair = self[raw] = (key, value)
+        return pair
+
+
+#: The line cache :func:`parse_frame` uses (shared by every client; thread-safe).
+header_cache: Final = HeaderCache()
+_lookup = header_cache.__getitem__
+
+
 def parse_frame(frame: bytes) -> Message:
     """Parse one framed message (from :class:`Framer`) into a Message."""
+    lines = frame.split(b"\r\n")
+    m = _new_message(Message)
     try:
-        text = frame.decode()
-    except UnicodeDecodeError:
-        text = frame.decode("latin-1")
-    # Fast path: CRLF lines, each "Key: value" with one space, keys distinct.
-    # (Output lines keep their indentation: an indented one has ":  " and a
-    # repeated Output key fails the distinct-keys check, so both go the slow way.)
-    if ":  " not in text and ": \t" not in text:
-        lines = text.split("\r\n")
-        if text.count("\n") == len(lines) - 1:
-            m = _new_message(Message)
-            try:
-                _update(m, [line.split(": ", 1) for line in lines])  # type: ignore[misc]
-            except ValueError:
-                pass
-            else:
-                if len(m) == len(lines) and ":" not in "".join(m) and "" not in m:
-                    m.raw = frame
-                    return m
-    return _parse_slow(frame, text)
+        _update(m, map(_lookup, lines))
+    except _Unfit:
+        try:
+            text = frame.decode()
+        except UnicodeDecodeError:
+            text = frame.decode("latin-1")
+        return _parse_slow(frame, text)
+    if len(m) != len(lines):
+        # A repeated key: every line is plain, the pairs are right as they are.
+        return Message(list(map(_lookup, lines)), raw=frame)
+    m.raw = frame
+    return m
 
 
 def _parse_slow(frame: bytes, text: str) -> Message:
@@ -371,6 +415,8 @@ class Parser:
         self._index = 0
 
     def feed(self, data: bytes) -> None:
+        if self._feed_plain(data):
+            return
         frames = self._framer.feed(data)
         if not self._greeting_sent and self._framer.greeting is not None:
             self._greeting_sent = True
@@ -380,6 +426,60 @@ class Parser:
         if self._framer.errors:
             self._pending.extend(self._framer.errors)
             self._framer.errors.clear()
+
+    def _feed_plain(self, data: bytes) -> bool:
+        """The common case in one pass: CRLF lines only, no legacy output.
+
+        Splits the buffer into lines once and parses each message's lines
+        through the header-line cache; the messages' ``raw`` bytes are
+        rebuilt from their lines when asked for. Returns False, having
+        changed nothing, when the framer must do it (anything unusual).
+        """
+        framer = self._framer
+        tail = framer._tail
+        if (
+            framer._discarding
+            or framer._resume is not None
+            or framer.greeting is None
+            or len(tail) > _BIG
+        ):
+            return False
+        buf = tail + data if tail else data
+        lines = buf.split(b"\r\n")
+        if buf.count(b"\n") != len(lines) - 1 or _LEGACY_START in buf:
+            return False
+        cut = buf.rfind(b"\r\n\r\n")
+        if cut < 0:
+            return False
+        tail = buf[cut + 4 :]
+        # lines == (lines before the cut) + [b""] + (lines of the tail)
+        end = len(lines) - tail.count(b"\r\n") - 1
+        pending = self._pending
+        append = pending.append
+        index = lines.index
+        pos = 0
+        while pos < end:
+            stop = index(b"", pos)
+            if stop == pos:
+                pos += 1
+                continue
+            run = lines[pos:stop]
+            m = _new_message(Message)
+            try:
+                _update(m, map(_lookup, run))
+            except _Unfit:
+                m = parse_frame(b"\r\n".join(run))
+            else:
+                if len(m) != stop - pos:
+                    m = Message(list(map(_lookup, run)), raw=b"\r\n".join(run))
+            append(m)
+            pos = stop + 1
+        framer._tail = tail
+        if len(tail) > framer.max_message_size:
+            framer._overflow()
+            pending.extend(framer.errors)
+            framer.errors.clear()
+        return True
 
     def next_event(self) -> Greeting | Message | ProtocolError | _NeedData:
         if self._index < len(self._pending):

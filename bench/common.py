@@ -68,6 +68,8 @@ class ParserInput:
         self.events_per_cycle = sum(1 for m in joined.split(b"\r\n\r\n") if m.startswith(b"Event:"))
         self.repeats = max(1, -(-messages // per_cycle))
         self.greeting = GREETING
+        #: Reads in one pass of the transcript (``chunks`` repeats them).
+        self.cycle = len(body)
         self.chunks = body * self.repeats
         self.messages = per_cycle * self.repeats
         self.events = self.events_per_cycle * self.repeats
@@ -162,6 +164,8 @@ def driver_args(modes: Iterable[str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=list(modes))
     p.add_argument("--messages", type=int, default=200_000, help="parser: messages to parse")
+    p.add_argument("--via", choices=["parser", "frames"], default="parser",
+                   help="parse (amishell): Parser.feed, or Framer + parse_frame")
     p.add_argument("--port", type=int, default=0, help="drain/ping: the server's port")
     p.add_argument("--events", type=int, default=100_000, help="drain: events the server sends")
     p.add_argument("--count", type=int, default=5000, help="ping: round trips in all")
@@ -171,7 +175,7 @@ def driver_args(modes: Iterable[str]) -> argparse.ArgumentParser:
 
 
 def run_driver(
-    do_parse: Callable[[int], dict[str, object]],
+    do_parse: Callable[..., dict[str, object]],
     do_drain: Callable[[int, int, str, float], dict[str, object]],
     do_ping: Callable[[int, int, int], dict[str, object]],
     consumers: Iterable[str] = ("count", "headers"),
@@ -181,7 +185,8 @@ def run_driver(
     p.add_argument("--consumer", choices=list(consumers), default="headers")
     args = p.parse_args()
     if args.mode == "parse":
-        emit(do_parse(args.messages))
+        # Only amishell parses two ways (--via); the peers have one.
+        emit(do_parse(args.messages) if args.via == "parser" else do_parse(args.messages, args.via))
     elif args.mode == "drain":
         emit(do_drain(args.port, args.events, args.consumer, args.timeout))
     else:

@@ -20,10 +20,14 @@ from amishell.protocol import (
     NEED_DATA,
     Framer,
     Greeting,
+    HeaderCache,
     LocalProtocolError,
     Parser,
     ProtocolError,
+    _parse_slow,
+    decode,
     format_pairs,
+    header_cache,
     parse_frame,
     serialize,
     split_greeting,
@@ -679,3 +683,111 @@ def test_property_never_raises_and_memory_is_bounded(
             assert isinstance(event, Message | ProtocolError)
             if isinstance(event, Message):
                 assert event.raw is not None and len(event.raw) <= cap + largest
+
+
+def exact(frame: bytes) -> Message:
+    """The slow parser alone, which the header-line cache must agree with."""
+    return _parse_slow(frame, decode(frame))
+
+
+LINES = st.lists(st.lists(TOKENS, max_size=8).map(b"".join), min_size=1, max_size=8)
+
+
+@given(lines=LINES)
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+def test_property_cached_lines_parse_as_the_exact_parser_does(lines: list[bytes]) -> None:
+    frame = b"\r\n".join(lines)
+    want = exact(frame)
+    for _ in range(2):  # cold, then with every plain line cached
+        got = parse_frame(frame)
+        assert got == want
+        assert got.headers == want.headers
+        assert got.raw == frame
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"Event: X\r\nKey:  two spaces",
+        b"Event: X\r\nKey: \tTab",
+        b"Event: X\r\nKey:no-space",
+        b"Event: X\r\nA:B: colon in key",
+        b"Event: X\r\n: no key",
+        b"Event: X\r\nno colon at all",
+        b"Event: X\r\nBare: lf\nNext: line",
+        b"Event: X\r\nBare: cr\rinside",
+        b"Event: X\r\nLatin: caf\xe9\r\nUtf8: caf\xc3\xa9",
+        b"Response: Follows\r\nPrivilege: Command\r\nline: one\r\n--END COMMAND--",
+        b"Response: Success\r\nOutput:   indented\r\nOutput: two",
+        b"Event: X\r\nVariable: A=1\r\nVariable: B=2",
+    ],
+)
+def test_cached_and_exact_parsers_agree_on_odd_lines(frame: bytes) -> None:
+    want = exact(frame)
+    for _ in range(2):
+        got = parse_frame(frame)
+        assert (got, got.headers) == (want, want.headers)
+
+
+def test_header_cache_is_bounded_and_starts_again_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(HeaderCache, "limit", 10)
+    header_cache.clear()
+    for i in range(25):
+        msg = parse_frame(b"Event: Tick\r\nCount: %d" % i)
+        assert msg["Count"] == str(i)
+        assert len(header_cache) <= 10
+    assert b"Event: Tick" in header_cache  # learned again after each restart
+    header_cache.clear()
+
+
+def test_header_cache_keeps_plain_lines_only() -> None:
+    header_cache.clear()
+    parse_frame(b"Event: X\r\nPlain: yes")
+    parse_frame(b"Event: X\r\nKey:  padded")
+    assert header_cache[b"Plain: yes"] == ("Plain", "yes")
+    assert b"Key:  padded" not in header_cache
+    header_cache.clear()
+
+
+def framer_then_parse_frame(chunks: Iterable[bytes], greeting: bool) -> list[Any]:
+    """What the client does: frame on one side, parse each frame on the other."""
+    framer = Framer(greeting=greeting)
+    out: list[Any] = []
+    for chunk in chunks:
+        for frame in framer.feed(chunk):
+            msg = parse_frame(frame)
+            out.append((msg.headers, dict(msg), msg.raw))
+        out.extend(("error", str(e)) for e in framer.errors)
+        framer.errors.clear()
+    return out
+
+
+def parser_messages(chunks: Iterable[bytes], greeting: bool) -> list[Any]:
+    out: list[Any] = []
+    for e in feed(chunks, greeting=greeting):
+        if isinstance(e, Message):
+            out.append((e.headers, dict(e), e.raw))
+        elif isinstance(e, ProtocolError):
+            out.append(("error", str(e)))
+    return out
+
+
+@given(data=NOISE, sizes=st.lists(st.integers(1, 400)), greeting=st.booleans())
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+def test_property_parser_agrees_with_framer_and_parse_frame(
+    data: bytes, sizes: list[int], greeting: bool
+) -> None:
+    data = data + b"\r\n\r\n" + data.replace(b"\n", b"\r\n")
+    chunks = chunked(data, sizes)
+    assert parser_messages(chunks, greeting) == framer_then_parse_frame(chunks, greeting)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_parser_agrees_with_framer_and_parse_frame_on_every_recording(name: str) -> None:
+    chunks = recv_chunks(name)
+    whole = [b"".join(chunks)]
+    want = framer_then_parse_frame(chunks, greeting=True)
+    assert parser_messages(chunks, greeting=True) == want
+    assert parser_messages(whole, greeting=True) == want
