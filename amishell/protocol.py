@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from typing import Any, Final
 
 from .message import Message
@@ -142,19 +143,29 @@ class Framer:
                 return []
         # Fast path: every line ends in \r\n (so the first \r\n\r\n is the first
         # empty line) and no message is a legacy one.
-        if (
-            self._resume is None
-            and _LEGACY_START not in buf
-            and buf.count(b"\n") == buf.count(b"\r\n")
-        ):
-            if buf[:1] in (b"\r", b"\n"):
-                buf = _skip_empty_lines(buf)
+        frames: list[bytes] | None = None
+        if self._resume is None and buf.count(b"\n") == buf.count(b"\r\n"):
+            # Fast path: every line ends in \r\n (so the first \r\n\r\n is the
+            # first empty line) and no message is a legacy one.
             frames = buf.split(b"\r\n\r\n")
-            self._tail = frames.pop()
-            if b"\r\n\r\n\r\n" in buf or b"" in frames:
-                frames = [_skip_empty_lines(f) for f in frames]
-                frames = [f for f in frames if f]
-        else:
+            tail = frames.pop()
+            if frames and min(frames) < b"\x0e":
+                # An empty frame, or one starting with empty lines (rare): the
+                # bytes sort before any header line. A legacy message may hide there.
+                if buf.find(_LEGACY_START) >= 0:
+                    frames = None
+                else:
+                    frames = [f for f in map(_skip_empty_lines, frames) if f]
+            else:
+                # A legacy message starts a frame (or the tail, checked when it
+                # becomes a frame): its empty lines are not message ends.
+                for frame in frames:
+                    if frame.startswith(_LEGACY_START):
+                        frames = None
+                        break
+            if frames is not None:
+                self._tail = tail
+        if frames is None:  # a bare LF or legacy output: line by line
             frames = self._slow(buf)
         if len(self._tail) > self.max_message_size:
             self._overflow()
@@ -163,10 +174,10 @@ class Framer:
     @staticmethod
     def _could_end(tail: bytes, data: bytes) -> bool:
         """Could ``data`` hold the end of a message (an empty line, a legacy end)?"""
-        if b"\n\n" in data or b"\n\r\n" in data:
+        if data.find(b"\n\n") >= 0 or data.find(b"\n\r\n") >= 0:
             return True
         joint = tail[-2:] + data[:2]
-        return b"\n\n" in joint or b"\n\r\n" in joint
+        return joint.find(b"\n\n") >= 0 or joint.find(b"\n\r\n") >= 0
 
     def _take_greeting(self, buf: bytes) -> bytes:
         nl = buf.find(b"\n")
@@ -307,6 +318,12 @@ class HeaderCache(dict[bytes, tuple[str, str]]):
     limit = 4096
 
     def __missing__(self, raw: bytes) -> tuple[str, str]:
+        if raw.startswith(b"Timestamp: "):
+            # In every Ping response (and every event, with timestampevents):
+            # never the same twice, so never kept, and told apart quickly.
+            stamp = raw[11:]
+            if stamp.isdigit() or stamp.replace(b".", b"", 1).isdigit():
+                return ("Timestamp", stamp.decode())
         try:
             line = raw.decode()
         except UnicodeDecodeError:
@@ -322,6 +339,8 @@ class HeaderCache(dict[bytes, tuple[str, str]]):
             or (key == "Response" and value.rstrip() == "Follows")
         ):
             raise _Unfit
+        if key == "Timestamp":
+            return (key, value)  # never the same twice: not worth a place
         if len(self) >= self.limit:
             self.clear()
         pair = self[raw] = (key, value)
@@ -348,7 +367,7 @@ def parse_frame(frame: bytes) -> Message:
     if len(m) != len(lines):
         # A repeated key: every line is plain, the pairs are right as they are.
         return Message(list(map(_lookup, lines)), raw=frame)
-    m.raw = frame
+    m._raw = frame
     return m
 
 
@@ -446,7 +465,9 @@ class Parser:
             return False
         buf = tail + data if tail else data
         lines = buf.split(b"\r\n")
-        if buf.count(b"\n") != len(lines) - 1 or _LEGACY_START in buf:
+        # (find, not "in": bytes "in" first tries the operand as an int and
+        # raises and clears a TypeError, which costs more than the search.)
+        if buf.count(b"\n") != len(lines) - 1 or buf.find(_LEGACY_START) >= 0:
             return False
         cut = buf.rfind(b"\r\n\r\n")
         if cut < 0:
@@ -542,6 +563,7 @@ def _text(key: str, value: Any) -> str:
 
 
 _BAD_KEY = re.compile(r"[\s:]")
+_first = itemgetter(0)
 #: Header names already found valid (a name is checked once, not per message).
 _KNOWN_KEYS: set[str] = set()
 _MAX_KNOWN_KEYS: Final = 4096
@@ -573,6 +595,23 @@ def serialize(fields: Fields) -> bytes:
     Raises :class:`LocalProtocolError` (a ValueError) for header injection, an
     over-long line or too many lines.
     """
+    if fields.__class__ is list and len(fields) < MAX_LINES:
+        # The common case, plain (str, str) pairs with names seen before, in
+        # a few C calls; anything else takes the checks below.
+        try:
+            text = "".join([k + ": " + v + "\r\n" for k, v in fields])
+        except (TypeError, ValueError):
+            pass
+        else:
+            n = len(fields)
+            if (
+                len(text) <= MAX_LINE_LENGTH
+                and text.count("\n") == n
+                and text.count("\r") == n
+                and text.isascii()
+                and _KNOWN_KEYS.issuperset(map(_first, fields))
+            ):
+                return (text + "\r\n").encode()
     pairs = _pairs(fields)
     if len(pairs) > MAX_LINES - 1:
         raise LocalProtocolError(

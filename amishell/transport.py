@@ -11,11 +11,14 @@ import math
 import select
 import socket
 import ssl
+import struct
 import threading
 
 __all__ = ["Transport", "PlainTransport", "TLSTransport", "parse_host"]
 
 RECV_SIZE = 262144
+#: A thread waiting in ``action()`` reads in slices this long (seconds).
+LEAD_SLICE = 0.5
 
 
 class Transport:
@@ -38,6 +41,16 @@ class Transport:
         self._poll.register(self.sock, select.POLLIN)
         self._lead_poll = select.poll()
         self._lead_poll.register(self.sock, select.POLLIN)
+        # Reads land in one buffer kept for the connection, and only the bytes
+        # read are copied out: ``recv(RECV_SIZE)`` would allocate (and, at
+        # this size, map and unmap) a fresh RECV_SIZE block for every read.
+        self._rbuf = bytearray(RECV_SIZE)
+        self._rview = memoryview(self._rbuf)
+
+    def _recv_copy(self, flags: int) -> bytes:
+        """One ``recv`` into the reading buffer (the caller holds :attr:`read_lock`)."""
+        n = self.sock.recv_into(self._rbuf, RECV_SIZE, flags)
+        return self._rview[:n].tobytes()
 
     def recv(self) -> bytes:
         raise NotImplementedError
@@ -58,6 +71,13 @@ class Transport:
         if self.buffered():
             return True
         return bool(self._lead_poll.poll(max(math.ceil(timeout * 1000), 0)))
+
+    def lead_recv(self, timeout: float) -> bytes | None:
+        """For the thread holding :attr:`read_lock` in ``action()``: bytes,
+        ``b""`` at the end, or None when nothing came within ``timeout``."""
+        if self.wait_readable_lead(timeout):
+            return self.recv_nowait()
+        return None
 
     def recv_nowait(self) -> bytes | None:
         """Bytes, ``b""`` at end of input, or None when nothing is there yet."""
@@ -86,13 +106,38 @@ class PlainTransport(Transport):
         self.sock = sock
         self._send_lock = threading.Lock()
         self._init_reading()
+        # A blocking read that gives up after LEAD_SLICE: a thread in action()
+        # waits for its response in one system call instead of poll + recv.
+        try:
+            sec = int(LEAD_SLICE)
+            sock.setsockopt(
+                socket.SOL_SOCKET,
+                socket.SO_RCVTIMEO,
+                struct.pack("ll", sec, int((LEAD_SLICE - sec) * 1_000_000)),
+            )
+            self._slice = LEAD_SLICE
+        except (OSError, struct.error):
+            self._slice = math.inf  # always poll first
 
     def recv(self) -> bytes:
-        return self.sock.recv(RECV_SIZE)
+        while True:
+            try:
+                return self._recv_copy(0)
+            except (BlockingIOError, InterruptedError):
+                continue  # the receive timeout passed: keep waiting
+
+    def lead_recv(self, timeout: float) -> bytes | None:
+        if timeout < self._slice:
+            return super().lead_recv(timeout)
+        try:
+            n = self.sock.recv_into(self._rbuf, RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return None
+        return self._rview[:n].tobytes()
 
     def recv_nowait(self) -> bytes | None:
         try:
-            return self.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+            return self._recv_copy(socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return None
 
@@ -155,23 +200,26 @@ class TLSTransport(Transport):
         while True:
             with self._lock:
                 try:
-                    return self._obj.read(RECV_SIZE)
+                    # With a buffer, read() returns the count (typeshed says bytes).
+                    got: int = self._obj.read(RECV_SIZE, self._rbuf)  # type: ignore[assignment]
                 except ssl.SSLWantReadError:
                     pending_out = self._outgoing.pending
                 except ssl.SSLZeroReturnError:
                     return b""
+                else:
+                    return self._rview[:got].tobytes()
             if pending_out:
                 self._flush()
             try:
-                data = self.sock.recv(RECV_SIZE, flags)
+                n = self.sock.recv_into(self._rbuf, RECV_SIZE, flags)
             except (BlockingIOError, InterruptedError):
                 if not flags:
                     raise
                 return None
-            if not data:
+            if not n:
                 return b""
             with self._lock:
-                self._incoming.write(data)
+                self._incoming.write(self._rview[:n])
 
     def sendall(self, data: bytes) -> None:
         with self._send_lock:

@@ -13,6 +13,7 @@ import pytest
 from servers import SECRET, USERNAME, Session, free_port, standard
 
 from amishell import AMIClient, AMIError, Message
+from amishell.protocol import LocalProtocolError
 
 T = 2.0  # client timeout for tests that expect an answer
 
@@ -408,3 +409,17 @@ def test_command_output_both_formats(pool, legacy: bool) -> None:
     if legacy:
         late = client.read_response(timeout=T)
         assert late is not None and late["Event"] == "Reload"
+
+
+def test_an_action_sent_again_is_sent_the_same_and_values_keep_their_type() -> None:
+    from amishell.client import _encode
+
+    first = _encode([("Action", "Setvar"), ("Value", "1")], "7")
+    assert first == b"Action: Setvar\r\nValue: 1\r\nActionID: 7\r\n\r\n"
+    assert _encode([("Action", "Setvar"), ("Value", "1")], "8") == first.replace(b"7", b"8")
+    # 1 == True == 1.0 as dict keys, but each has its own spelling on the wire.
+    assert b"Value: true\r\n" in _encode([("Action", "Setvar"), ("Value", True)], "9")
+    assert b"Value: 1.0\r\n" in _encode([("Action", "Setvar"), ("Value", 1.0)], "9")
+    assert b"Value: 1\r\n" in _encode([("Action", "Setvar"), ("Value", 1)], "9")
+    with pytest.raises(LocalProtocolError):
+        _encode([("Action", "Setvar"), ("Value", "a\r\nAction: Hangup")], "10")

@@ -720,6 +720,12 @@ def test_property_cached_lines_parse_as_the_exact_parser_does(lines: list[bytes]
         b"Response: Follows\r\nPrivilege: Command\r\nline: one\r\n--END COMMAND--",
         b"Response: Success\r\nOutput:   indented\r\nOutput: two",
         b"Event: X\r\nVariable: A=1\r\nVariable: B=2",
+        b"Response: Success\r\nPing: Pong\r\nTimestamp: 1764168272.123456",
+        b"Event: X\r\nTimestamp: 17641682",
+        b"Event: X\r\nTimestamp: 1.2.3",
+        b"Event: X\r\nTimestamp:  12.5",
+        b"Event: X\r\nTimestamp: ",
+        b"Event: X\r\nTimestamp: 12\r\nTimestamp: 13",
     ],
 )
 def test_cached_and_exact_parsers_agree_on_odd_lines(frame: bytes) -> None:
@@ -791,3 +797,28 @@ def test_parser_agrees_with_framer_and_parse_frame_on_every_recording(name: str)
     want = framer_then_parse_frame(chunks, greeting=True)
     assert parser_messages(chunks, greeting=True) == want
     assert parser_messages(whole, greeting=True) == want
+
+
+LEGACY_CRLF = (
+    b"Response: Follows\r\nPrivilege: Command\r\nActionID: 9\r\n"
+    b"first\r\n\r\nafter an empty line\r\n--END COMMAND--\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("before", [b"", b"Event: A\r\n\r\n", b"Event: A\r\n\r\n\r\n", b"\r\n"])
+@pytest.mark.parametrize("whole", [True, False])
+def test_legacy_output_with_crlf_lines_and_empty_lines_is_one_message(
+    before: bytes, whole: bool
+) -> None:
+    data = before + LEGACY_CRLF + b"Event: B\r\n\r\n"
+    chunks = [data] if whole else chunked(data, [len(before) + 20, 30])
+    for messages in (
+        [e for e in feed(chunks, greeting=False) if isinstance(e, Message)],
+        [parse_frame(f) for c in [Framer()] for chunk in chunks for f in c.feed(chunk)],
+    ):
+        legacy = next(m for m in messages if m.get("Response") == "Follows")
+        assert legacy.output == ["first", "", "after an empty line"]
+        assert legacy["ActionID"] == "9"
+        assert [m.get("Event") for m in messages if "Event" in m] == (
+            ["A", "B"] if b"Event: A" in before else ["B"]
+        )
