@@ -37,7 +37,6 @@ from typing import IO, Any
 
 from .message import Message
 from .protocol import (
-    _LEGACY_START,
     DEFAULT_MAX_MESSAGE_SIZE,
     Framer,
     HeaderCache,
@@ -56,6 +55,12 @@ NOT_CONNECTED = "Not connected to Asterisk!"
 TIMED_OUT = "Timed out waiting for response"
 MASK = "********"
 _SECRET_KEYS = frozenset({"secret", "key"})
+#: One whole response and nothing more: CRLF lines only (no bare CR or LF),
+#: not legacy Command output, no line starting an event list, one empty line
+#: at the very end. (What the framer and the router would conclude.)
+_RESPONSE_ALONE = re.compile(
+    rb"Response:(?! Follows)[^\r\n]*\r\n(?:(?!(?i:eventlist:))[^\r\n]+\r\n)*\r\n"
+).fullmatch
 _LIST_START = re.compile(rb"\nEventList:[ \t]*start", re.I)
 _LIST_COMPLETE = re.compile(rb"\nEventList:[ \t]*complete", re.I)
 _ORIGINATE_MARGIN = 5.0
@@ -783,13 +788,9 @@ class AMIClient:
                     # The common case, the read is our response and nothing
                     # else: what framing and routing would conclude, checked
                     # directly (any doubt takes the general way).
-                    data.find(b"\r\n\r\n") == len(data) - 4
+                    _RESPONSE_ALONE(data)
                     and data.find(b"\nActionID:") == data.find(line) > 0
-                    and data.startswith(b"Response:")
                     and not framer._tail
-                    and data.count(b"\n") == data.count(b"\r\n")
-                    and data.find(b"EventList:") < 0
-                    and not data.startswith(_LEGACY_START)
                     and self.debug_file is None
                     and framer._resume is None
                     and not framer._discarding

@@ -423,3 +423,27 @@ def test_an_action_sent_again_is_sent_the_same_and_values_keep_their_type() -> N
     assert b"Value: 1\r\n" in _encode([("Action", "Setvar"), ("Value", 1)], "9")
     with pytest.raises(LocalProtocolError):
         _encode([("Action", "Setvar"), ("Value", "a\r\nAction: Hangup")], "10")
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        b"Response: Success\r\nMessage: no ActionID\r\n\r\n",
+        b"Response: Success\r\nActionID: 99999\r\nMessage: another action's\r\n\r\n",
+        b"Response: Success\r\nActionID: \r\nMessage: empty ActionID\r\n\r\n",
+    ],
+)
+def test_a_response_read_alone_is_ours_only_by_its_actionid(pool, stray: bytes) -> None:
+    def handler(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Status":
+            session.send(stray)
+            time.sleep(0.05)  # a read of its own
+            session.reply(msg, Response="Success", Message="yours")
+        else:
+            standard(session, msg)
+
+    client = pool.client(pool.server(handler))
+    assert client.connect()
+    assert client.action(Action="Status")["Message"] == "yours"
+    left = client.read_response(timeout=1.0)
+    assert left is not None and left["Message"] == stray.split(b"Message: ")[1][:-4].decode()
