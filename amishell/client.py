@@ -31,6 +31,7 @@ import threading
 import time
 from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterable, Mapping
+from operator import call as _call
 from operator import itemgetter
 from types import TracebackType
 from typing import IO, Any
@@ -884,9 +885,7 @@ class AMIClient:
                     unclaimed.append(frame)
             frames = unclaimed
         if frames:
-            size = 0
-            for frame in frames:
-                size += len(frame)
+            size = sum(map(len, frames))
             with self._cv:
                 if self._inbox_bytes + size > self.max_queue_bytes:
                     frames = self._shed(frames)
@@ -979,37 +978,48 @@ class AMIClient:
                     # max_queue_bytes until it is delivered.
                     inbox = self._inbox
                     take = min(len(inbox), _DISPATCH_BATCH)
-                    batch = [inbox.popleft() for _ in range(take)]
+                    if take == len(inbox):
+                        batch = list(inbox)
+                        inbox.clear()
+                    else:  # take popleft() calls, in C
+                        batch = list(map(_call, itertools.repeat(inbox.popleft, take)))
             for job in jobs:
                 self._safely(job)
             if batch:
                 try:
                     self._dispatch(batch)
                 finally:
-                    size = 0
-                    for frame in batch:
-                        size += len(frame)
+                    size = sum(map(len, batch))
                     with cv:
                         self._inbox_bytes -= size
 
     def _dispatch(self, frames: list[bytes]) -> None:
         callback = self.event_callback
         prefilter = self.event_prefilter if callback is not None else None
-        if callback is not None and prefilter is None and not self._open_lists:
-            # The common case, events to a callback: the loop without the rest.
+        if callback is not None and not self._open_lists:
+            # The common case, events to a callback (after the prefilter, if
+            # any): the loop without the rest.
             received = 0
-            for i, frame in enumerate(frames):
-                if frame[0] == 82 and frame.startswith(b"Response:"):  # b"R"
-                    # Responses (and event lists) from here on: the full loop.
-                    self.events_received += received
-                    return self._dispatch_all(frames[i:], callback, prefilter)
-                received += 1
-                try:
-                    callback(parse_frame(frame))
-                except Exception:
-                    self.callback_errors += 1
-                    log.exception("amishell event_callback raised")
-            self.events_received += received
+            try:
+                for i, frame in enumerate(frames):
+                    if frame[0] == 82 and frame.startswith(b"Response:"):  # b"R"
+                        # Responses (and event lists) from here on: the full loop.
+                        return self._dispatch_all(frames[i:], callback, prefilter)
+                    received += 1
+                    if prefilter is not None:
+                        try:
+                            if not prefilter(frame):
+                                continue
+                        except Exception:
+                            self.callback_errors += 1
+                            log.exception("amishell event_prefilter raised")
+                    try:
+                        callback(parse_frame(frame))
+                    except Exception:
+                        self.callback_errors += 1
+                        log.exception("amishell event_callback raised")
+            finally:
+                self.events_received += received
             return None
         return self._dispatch_all(frames, callback, prefilter)
 

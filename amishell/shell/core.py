@@ -94,6 +94,8 @@ class Shell:
         self.debug_file: IO[str] | None = None
         self.debug_path: str | None = None
         self.event_names: dict[str, None] = {}
+        #: First lines of events counted unparsed whose name was already learned.
+        self._heads_seen: set[bytes] = set()
         self.history_path: str | None = None
         self._lock = threading.Lock()
         self._open_lock = threading.Lock()
@@ -232,10 +234,14 @@ class Shell:
         """Count, unparsed, an event the view would not keep (a flood, a pause)."""
         if self.event_sink is not None or not self.view.skip_unparsed():
             return True
-        if frame.startswith(b"Event:"):
-            end = frame.find(b"\n")
-            name = (frame[6:end] if end >= 0 else frame[6:]).strip()
-            self._learn_event_name(name.decode("utf-8", "replace"))
+        end = frame.find(b"\n")
+        head = frame[:end] if end >= 0 else frame
+        # Each distinct first line is looked at once ("Event: Newstate" ...).
+        if head not in self._heads_seen:
+            if len(self._heads_seen) < 2000:
+                self._heads_seen.add(head)
+            if head.startswith(b"Event:"):
+                self._learn_event_name(head[6:].strip().decode("utf-8", "replace"))
         return False
 
     def _learn_event_name(self, name: object) -> None:
