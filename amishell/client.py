@@ -607,6 +607,13 @@ class AMIClient:
         self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
     ) -> ActionFuture:
         """Send an action and return its :class:`ActionFuture` at once."""
+        return self._submit(fields, headers)
+
+    def _submit(
+        self,
+        fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None,
+        headers: dict[str, Any],
+    ) -> ActionFuture:
         pairs, action = self._build(fields, headers)
         action_id = str(next(self._ids))  # atomic: count() is one C call
         data = _encode(pairs, action_id)  # raises LocalProtocolError (a ValueError)
@@ -646,10 +653,10 @@ class AMIClient:
         transport = self._transport
         if transport is None or not transport.read_lock.acquire(False):  # not blocking
             # Another thread is reading: it routes our response to us.
-            return self.submit(fields, **headers).result()
+            return self._submit(fields, headers).result()
         transport.foreground = True
         try:
-            future = self.submit(fields, **headers)
+            future = self._submit(fields, headers)
             if not future._done:
                 self._lead(future, transport)
         finally:
@@ -778,7 +785,9 @@ class AMIClient:
                 if remaining <= 0:
                     return
                 try:
-                    data = transport.lead_recv(min(remaining, LEAD_SLICE))
+                    data = transport.lead_recv(
+                        remaining if remaining < LEAD_SLICE else LEAD_SLICE
+                    )
                 except (OSError, ssl.SSLError, ValueError) as exc:
                     self._fail(f"Reading from socket failed: {_reason(exc)}", transport)
                     return
