@@ -580,7 +580,7 @@ class AMIClient:
             pairs = _fields(fields, headers)
         action = None
         for key, value in pairs:
-            if key.__class__ is not str or len(key) not in (6, 8):
+            if not isinstance(key, str) or len(key) not in (6, 8):
                 continue  # neither Action nor ActionID, in any case
             low = key.lower()
             if low == "actionid":
@@ -625,7 +625,7 @@ class AMIClient:
             # Only Originate has its own timeout ("originate" has 9 letters).
             self.timeout if len(action) != 9 else self._timeout_for(action, pairs),
         )
-        # Its response then parses from the line cache (HeaderCache.expect, inline).
+        # Its response's ActionID line is then found in the line cache.
         if len(header_cache) < HeaderCache.limit:
             header_cache[b"ActionID: " + future._key] = ("ActionID", action_id)
         transport = self._transport
@@ -877,7 +877,7 @@ class AMIClient:
                 elif frame.startswith(b"Response:"):
                     future._response = frame
                     future._last = time.monotonic()
-                    if frame.find(b"EventList:") >= 0 and _LIST_START.search(frame):
+                    if _LIST_START.search(frame):
                         future._collecting = True
                     else:
                         pending.pop(key, None)

@@ -447,3 +447,25 @@ def test_a_response_read_alone_is_ours_only_by_its_actionid(pool, stray: bytes) 
     assert client.action(Action="Status")["Message"] == "yours"
     left = client.read_response(timeout=1.0)
     assert left is not None and left["Message"] == stray.split(b"Message: ")[1][:-4].decode()
+
+
+CHANNEL = "PJSIP/100-00000001"
+
+
+def test_a_list_started_in_lower_case_is_still_collected(pool) -> None:
+    def handler(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Status":
+            aid = msg.value("ActionID")
+            session.reply(msg, Response="Success", eventlist="start", Message="listing")
+            # Events name themselves first, as Asterisk's do.
+            session.send([("Event", "Status"), ("ActionID", aid), ("Channel", CHANNEL)])
+            complete = [("Event", "StatusComplete"), ("ActionID", aid), ("eventlist", "Complete")]
+            session.send(complete)
+        else:
+            standard(session, msg)
+
+    client = pool.client(pool.server(handler))
+    assert client.connect()
+    reply = client.action(Action="Status")
+    assert [e["Channel"] for e in reply.events] == [CHANNEL]
+    assert reply.complete is not None and reply.complete["Event"] == "StatusComplete"
