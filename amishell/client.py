@@ -663,13 +663,7 @@ class AMIClient:
             transport.foreground_ended = time.monotonic()
             transport.foreground = False
             transport.read_lock.release()
-        if future._done and future._message is None and not future._collecting:
-            # Nobody else can hold this future yet: build its message here.
-            response = future._response
-            if response is not None:
-                msg = future._message = parse_frame(response)
-                return msg
-        return future.result()
+        return future._build() if future._done else future.result()
 
     def send_action(
         self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
@@ -805,14 +799,11 @@ class AMIClient:
                     and framer._resume is None
                     and not framer._discarding
                 ):
-                    now = self.last_received = time.monotonic()
+                    self.last_received = time.monotonic()
                     self.messages_received += 1
                     self._pending.pop(key, None)
                     future._response = data[:-4]
-                    with _state:  # future._set(), for a future nobody else holds yet
-                        if not future._done:
-                            future.done_at = now
-                            future._done = True
+                    future._set()
                 elif not self._take(data, transport):
                     return
         except BaseException:
@@ -1005,81 +996,52 @@ class AMIClient:
     def _dispatch(self, frames: list[bytes]) -> None:
         callback = self.event_callback
         prefilter = self.event_prefilter if callback is not None else None
-        if callback is not None and not self._open_lists:
-            # The common case, events to a callback (after the prefilter, if
-            # any): the loop without the rest.
-            received = 0
-            try:
-                for i, frame in enumerate(frames):
-                    if frame[0] == 82 and frame.startswith(b"Response:"):  # b"R"
-                        # Responses (and event lists) from here on: the full loop.
-                        return self._dispatch_all(frames[i:], callback, prefilter)
-                    received += 1
-                    if prefilter is not None:
-                        try:
-                            if not prefilter(frame):
+        open_lists = self._open_lists
+        responses: list[Message] = []
+        received = 0  # events delivered or dropped, added to the count once
+        try:
+            for frame in frames:
+                is_response = frame[0] == 82 and frame.startswith(b"Response:")  # b"R"
+                # Anything that is not a response (events, and headers-only
+                # oddities) goes to the callback, so the read_response() queue
+                # only grows with the responses the user asked for.
+                if callback is not None and not is_response:
+                    if open_lists:  # an item of a list being collected?
+                        message = parse_frame(frame)
+                        aid = message.get("ActionID")
+                        if isinstance(aid, str) and aid in open_lists:
+                            if message.is_list_complete:
+                                open_lists.discard(aid)
+                            responses.append(message)
+                            continue
+                    else:
+                        if prefilter is not None:
+                            try:
+                                wanted = prefilter(frame)
+                            except Exception:
+                                self.callback_errors += 1
+                                log.exception("amishell event_prefilter raised")
+                                wanted = True
+                            if not wanted:
+                                received += 1
                                 continue
-                        except Exception:
-                            self.callback_errors += 1
-                            log.exception("amishell event_prefilter raised")
+                        message = parse_frame(frame)
+                    received += 1
                     try:
-                        callback(parse_frame(frame))
+                        callback(message)
                     except Exception:
                         self.callback_errors += 1
                         log.exception("amishell event_callback raised")
-            finally:
-                self.events_received += received
-            return None
-        return self._dispatch_all(frames, callback, prefilter)
-
-    def _dispatch_all(
-        self,
-        frames: list[bytes],
-        callback: Callable[[Message], object] | None,
-        prefilter: Callable[[bytes], bool] | None,
-    ) -> None:
-        open_lists = self._open_lists
-        responses: list[Message] = []
-        for frame in frames:
-            if (
-                prefilter is not None
-                and not open_lists
-                and not frame.startswith(b"Response:")
-            ):
-                try:
-                    wanted = prefilter(frame)
-                except Exception:
-                    self.callback_errors += 1
-                    log.exception("amishell event_prefilter raised")
-                    wanted = True
-                if not wanted:
-                    self.events_received += 1
                     continue
-            message = parse_frame(frame)
-            # Anything that is not a response (events, and headers-only oddities)
-            # goes to the callback, so the read_response() queue only grows
-            # with the responses the user asked for.
-            if callback is not None and not frame.startswith(b"Response:"):
-                if open_lists:
-                    aid = message.get("ActionID")
-                    if isinstance(aid, str) and aid in open_lists:
-                        if message.is_list_complete:
-                            open_lists.discard(aid)
-                        responses.append(message)
-                        continue
-                self.events_received += 1
-                try:
-                    callback(message)
-                except Exception:
-                    self.callback_errors += 1
-                    log.exception("amishell event_callback raised")
-            else:
+                message = parse_frame(frame)
                 if message.is_list_start and message.action_id:
                     open_lists.add(message.action_id)
                 responses.append(message)
-            if responses and len(responses) > 64:
-                self._post(responses)
-                responses = []
+                if len(responses) > 64:
+                    self._post(responses)
+                    responses = []
+        finally:
+            self.events_received += received
         if responses:
             self._post(responses)
 

@@ -141,8 +141,6 @@ class Framer:
             buf = self._take_greeting(buf)
             if self.greeting is None:
                 return []
-        # Fast path: every line ends in \r\n (so the first \r\n\r\n is the first
-        # empty line) and no message is a legacy one.
         frames: list[bytes] | None = None
         if self._resume is None and buf.count(b"\n") == buf.count(b"\r\n"):
             # Fast path: every line ends in \r\n (so the first \r\n\r\n is the
@@ -359,11 +357,7 @@ def parse_frame(frame: bytes) -> Message:
     try:
         _update(m, map(_lookup, lines))
     except _Unfit:
-        try:
-            text = frame.decode()
-        except UnicodeDecodeError:
-            text = frame.decode("latin-1")
-        return _parse_slow(frame, text)
+        return _parse_slow(frame, decode(frame))
     if len(m) != len(lines):
         # A repeated key: every line is plain, the pairs are right as they are.
         return Message(list(map(_lookup, lines)), raw=frame)
@@ -489,7 +483,8 @@ class Parser:
             try:
                 _update(m, map(_lookup, run))
             except _Unfit:
-                m = parse_frame(b"\r\n".join(run))
+                frame = b"\r\n".join(run)
+                m = _parse_slow(frame, decode(frame))
             else:
                 if len(m) != stop - pos:
                     m = Message(list(map(_lookup, run)), raw=b"\r\n".join(run))

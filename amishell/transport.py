@@ -130,10 +130,9 @@ class PlainTransport(Transport):
         if timeout < self._slice:
             return super().lead_recv(timeout)
         try:
-            n = self.sock.recv_into(self._rbuf, RECV_SIZE)
+            return self._recv_copy(0)
         except (BlockingIOError, InterruptedError):
             return None
-        return self._rview[:n].tobytes()
 
     def recv_nowait(self) -> bytes | None:
         try:

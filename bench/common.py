@@ -140,6 +140,17 @@ def emit(result: Mapping[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def parse_result(
+    src: ParserInput, messages: int, events: int, seconds: float, errors: object = None
+) -> dict[str, Any]:
+    """A parser run's result: it counts only if every message and event came out."""
+    out = throughput(messages, src.messages, seconds, src.bytes, events=events)
+    if events != src.events or errors:
+        problem = f"{events} events, expected {src.events}"
+        out.update(ok=False, error=f"{problem}; errors {errors}" if errors else problem)
+    return out
+
+
 def throughput(count: int, expected: int, seconds: float, nbytes: int = 0, **extra: Any) -> dict[
     str, Any
 ]:

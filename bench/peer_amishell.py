@@ -26,6 +26,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import common
@@ -36,16 +37,20 @@ from amishell.protocol import Framer, Greeting, Parser, header_cache, parse_fram
 
 def do_parse(n: int, via: str = "parser") -> dict[str, object]:
     src = common.ParserInput(n)
-    chunks = [src.greeting, *src.chunks]
     cycle = src.cycle
+
+    def reads() -> Iterator[bytes]:
+        for i, chunk in enumerate([src.greeting, *src.chunks]):
+            if i % cycle == 1:  # each repeat of the transcript (chunk 0 is the greeting)
+                header_cache.clear()
+            yield chunk
+
     messages = events = 0
     errors: list[object] = []
     t = time.perf_counter()
     if via == "parser":
         parser = Parser(greeting=True)
-        for i, chunk in enumerate(chunks):
-            if i % cycle == 1:  # chunk 0 is the greeting
-                header_cache.clear()
+        for chunk in reads():
             parser.feed(chunk)
             for msg in parser.events():
                 if not isinstance(msg, Message):
@@ -57,20 +62,14 @@ def do_parse(n: int, via: str = "parser") -> dict[str, object]:
                     events += 1
     else:
         framer = Framer(greeting=True)
-        for i, chunk in enumerate(chunks):
-            if i % cycle == 1:
-                header_cache.clear()
+        for chunk in reads():
             for frame in framer.feed(chunk):
                 msg = parse_frame(frame)
                 messages += 1
                 if "Event" in msg:
                     events += 1
         errors.extend(framer.errors)
-    dt = time.perf_counter() - t
-    out = common.throughput(messages, src.messages, dt, src.bytes, events=events)
-    if events != src.events or errors:
-        out.update(ok=False, error=f"{events} events of {src.events}; errors {errors}")
-    return out
+    return common.parse_result(src, messages, events, time.perf_counter() - t, errors)
 
 
 def client_class() -> Any:

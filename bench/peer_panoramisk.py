@@ -43,10 +43,7 @@ def do_parse(n: int) -> dict[str, object]:
     for chunk in chunks:
         proto.data_received(chunk)
     dt = time.perf_counter() - t
-    out = common.throughput(proto.messages, src.messages, dt, src.bytes, events=proto.events)
-    if proto.events != src.events:
-        out.update(ok=False, error=f"{proto.events} events, expected {src.events}")
-    return out
+    return common.parse_result(src, proto.messages, proto.events, dt)
 
 
 def manager(loop: asyncio.AbstractEventLoop, port: int) -> Any:

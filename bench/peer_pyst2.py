@@ -47,10 +47,7 @@ def do_parse(n: int) -> dict[str, object]:
             Event(msg)
             events += 1
     dt = time.perf_counter() - t
-    out = common.throughput(messages, src.messages, dt, src.bytes, events=events)
-    if events != src.events:
-        out.update(ok=False, error=f"{events} events, expected {src.events}")
-    return out
+    return common.parse_result(src, messages, events, dt)
 
 
 def do_drain(port: int, expected: int, consumer: str, timeout: float) -> dict[str, object]:

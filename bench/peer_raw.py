@@ -48,10 +48,7 @@ def do_parse(n: int) -> dict[str, object]:
     t = time.perf_counter()
     messages, events = split_parse(chunks, src.greeting)
     dt = time.perf_counter() - t
-    out = common.throughput(messages, src.messages, dt, src.bytes, events=events)
-    if events != src.events:
-        out.update(ok=False, error=f"{events} events, expected {src.events}")
-    return out
+    return common.parse_result(src, messages, events, dt)
 
 
 def login(sock: socket.socket) -> bytes:
