@@ -32,7 +32,6 @@ import time
 from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterable, Mapping
 from operator import call as _call
-from operator import itemgetter
 from types import TracebackType
 from typing import IO, Any
 
@@ -40,10 +39,10 @@ from .message import Message
 from .protocol import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Framer,
-    HeaderCache,
     LocalProtocolError,
     header_cache,
     parse_frame,
+    parse_plain,
     serialize,
 )
 from .transport import LEAD_SLICE, PlainTransport, TLSTransport, Transport, parse_host
@@ -56,12 +55,6 @@ NOT_CONNECTED = "Not connected to Asterisk!"
 TIMED_OUT = "Timed out waiting for response"
 MASK = "********"
 _SECRET_KEYS = frozenset({"secret", "key"})
-#: One whole response and nothing more: CRLF lines only (no bare CR or LF),
-#: not legacy Command output, no line starting an event list, one empty line
-#: at the very end. (What the framer and the router would conclude.)
-_RESPONSE_ALONE = re.compile(
-    rb"Response:(?! Follows)[^\r\n]*\r\n(?:(?!(?i:eventlist:))[^\r\n]+\r\n)*\r\n"
-).fullmatch
 _LIST_START = re.compile(rb"\nEventList:[ \t]*start", re.I)
 _LIST_COMPLETE = re.compile(rb"\nEventList:[ \t]*complete", re.I)
 _ORIGINATE_MARGIN = 5.0
@@ -233,35 +226,42 @@ class ActionFuture:
         if self._collecting:
             msg.events = [parse_frame(f) for f in self._items]
             msg.complete = parse_frame(self._complete) if self._complete else None
+        header_cache.pop(b"ActionID: " + self._key, None)  # entered by _enroll
         with _state:  # two threads may build at once: both return the first
             if self._message is None:
                 self._message = msg
             return self._message
 
 
-#: Actions already serialized, without their ActionID: the same action sent
-#: again (a Ping, a status poll) costs one lookup, not the header checks.
-_ENCODED: dict[tuple[tuple[str, Any], ...], bytes] = {}
+#: Actions already checked and serialized, without their ActionID, with the
+#: action's name: the same action sent again (a Ping, a status poll) costs one
+#: lookup, not the header checks.
+_ENCODED: dict[tuple[tuple[str, Any], ...], tuple[bytes, str]] = {}
 _ENCODED_LIMIT = 256
 _ID_LINE_END = len(b"ActionID: 0\r\n\r\n")
-_second = itemgetter(1)
 
 
-def _encode(pairs: list[tuple[str, Any]], action_id: str) -> bytes:
-    """``serialize(pairs + [("ActionID", action_id)])``, remembering the rest."""
+def _encode(pairs: list[tuple[str, Any]], action_id: str, action: str) -> bytes:
+    """``serialize(pairs + [("ActionID", action_id)])``, remembering the rest.
+
+    ``pairs`` are those :meth:`AMIClient._build` checked, naming ``action``.
+    """
+    shape = tuple(pairs)
     try:
-        # Text values only (1 == True == 1.0 as keys, but not on the wire).
-        "".join(map(_second, pairs))
-        shape = tuple(pairs)
-        head = _ENCODED.get(shape)
-    except TypeError:  # not text, or unhashable (a list of Variables): no memory
+        known = _ENCODED.get(shape)
+    except TypeError:  # unhashable (a list of Variables): no memory
         return serialize([*pairs, ("ActionID", action_id)])
-    if head is None:
+    if known is None:
         # Checked with an ActionID line of its own, so that the limits hold.
         head = serialize([*pairs, ("ActionID", "0")])[:-_ID_LINE_END]
-        if len(_ENCODED) >= _ENCODED_LIMIT:
-            _ENCODED.clear()
-        _ENCODED[shape] = head
+        # Kept only when every key and value is a str: 1 == True == 1.0 as
+        # dict keys, but not on the wire; no non-str value ever finds these.
+        if all(type(x) is str for pair in pairs for x in pair):
+            if len(_ENCODED) >= _ENCODED_LIMIT:
+                _ENCODED.clear()
+            _ENCODED[shape] = (head, action)
+    else:
+        head = known[0]
     return b"%sActionID: %s\r\n\r\n" % (head, action_id.encode())
 
 
@@ -616,27 +616,16 @@ class AMIClient:
     ) -> ActionFuture:
         pairs, action = self._build(fields, headers)
         action_id = str(next(self._ids))  # atomic: count() is one C call
-        data = _encode(pairs, action_id)  # raises LocalProtocolError (a ValueError)
+        data = _encode(pairs, action_id, action)  # raises LocalProtocolError (a ValueError)
         pairs.append(("ActionID", action_id))
-        future = ActionFuture(
-            self,
-            action_id,
-            action,
-            # Only Originate has its own timeout ("originate" has 9 letters).
-            self.timeout if len(action) != 9 else self._timeout_for(action, pairs),
-        )
-        # Its response's ActionID line is then found in the line cache.
-        if len(header_cache) < HeaderCache.limit:
-            header_cache[b"ActionID: " + future._key] = ("ActionID", action_id)
         transport = self._transport
         if transport is None or not self._connected:
+            future = ActionFuture(self, action_id, action, self.timeout)
             self._error = NOT_CONNECTED
             future._set(_error(NOT_CONNECTED, action_id))
             return future
-        self._pending[future._key] = future
-        if not self._connected:  # dropped between the check and registering
-            self._pending.pop(future._key, None)
-            future._set(_error(self._error or NOT_CONNECTED, action_id))
+        future = self._enroll(action_id, action, pairs)
+        if future._done:
             return future
         if self.debug_file is not None:
             self._debug_out(pairs)
@@ -644,6 +633,25 @@ class AMIClient:
             transport.sendall(data)
         except OSError as exc:
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
+        return future
+
+    def _enroll(self, action_id: str, action: str, pairs: list[tuple[str, Any]]) -> ActionFuture:
+        """A future for an action about to be sent (or just sent), waiting in
+        :attr:`_pending` for the reader to route its response to it."""
+        future = ActionFuture(
+            self,
+            action_id,
+            action,
+            # Only Originate has its own timeout ("originate" has 9 letters).
+            self.timeout if len(action) != 9 else self._timeout_for(action, pairs),
+        )
+        # Its response's ActionID line (and its list items') is then found in
+        # the line cache; ActionFuture._build takes it out again.
+        header_cache[b"ActionID: " + future._key] = ("ActionID", action_id)
+        self._pending[future._key] = future
+        if not self._connected:  # dropped before registering
+            self._pending.pop(future._key, None)
+            future._set(_error(self._error or NOT_CONNECTED, action_id))
         return future
 
     def action(
@@ -656,7 +664,12 @@ class AMIClient:
             return self._submit(fields, headers).result()
         transport.foreground = True
         try:
-            future = self._submit(fields, headers)
+            outcome = self._lead_known(headers, transport) if fields is None else None
+            if outcome is None:
+                outcome = self._submit(fields, headers)
+            elif isinstance(outcome, Message):
+                return outcome
+            future = outcome
             if not future._done:
                 self._lead(future, transport)
         finally:
@@ -664,6 +677,92 @@ class AMIClient:
             transport.foreground = False
             transport.read_lock.release()
         return future._build() if future._done else future.result()
+
+    def _lead_known(
+        self, headers: dict[str, Any], transport: Transport
+    ) -> Message | ActionFuture | None:
+        """``action()`` of an action sent before, by the thread holding ``read_lock``.
+
+        The action's bytes are known (see :func:`_encode`). When the first read
+        is its response and nothing else, that response is parsed and returned
+        with no future at all; otherwise the action gets its future now (the
+        caller goes on in :meth:`_lead`). None: not such an action, nothing sent.
+        """
+        try:
+            known = _ENCODED.get(tuple(headers.items()))
+        except TypeError:  # unhashable
+            return None
+        framer = self._framer
+        if (
+            known is None
+            or not self._connected
+            or self.debug_file is not None
+            or framer._tail
+            or framer._resume is not None
+            or framer._discarding
+        ):
+            return None
+        head, action = known
+        action_id = str(next(self._ids))
+        key = action_id.encode()
+        sent = time.monotonic()
+        try:
+            transport.sendall(b"%sActionID: %s\r\n\r\n" % (head, key))
+        except OSError as exc:
+            future = self._enroll_sent(action_id, action, headers, sent)
+            self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
+            return future
+        try:
+            data = transport.lead_recv(self.timeout if self.timeout < LEAD_SLICE else LEAD_SLICE)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            future = self._enroll_sent(action_id, action, headers, sent)
+            self._fail(f"Reading from socket failed: {_reason(exc)}", transport)
+            return future
+        except BaseException:
+            self._fail("Reading from socket failed: interrupted while reading", transport)
+            raise
+        if data:
+            reply = self._response_alone(data, action_id)
+            if reply is not None:
+                return reply
+        future = self._enroll_sent(action_id, action, headers, sent)
+        if data is not None:
+            self._take(data, transport)  # on failure, _fail gives the future its error
+        elif self._transport is not transport and not future._done:
+            future._set(_error(self._error or NOT_CONNECTED, action_id))
+        return future
+
+    def _response_alone(self, data: bytes, action_id: str) -> Message | None:
+        """``data`` (read by a thread in ``action()``, the framer holding
+        nothing before it) parsed, when it is one whole response to
+        ``action_id`` and nothing else; None when in doubt (it then goes the
+        general way). What framing and routing would conclude, found quickly.
+        """
+        if not (
+            data.endswith(b"\r\n\r\n")
+            and data.startswith(b"Response: ")
+            and data.lower().find(b"\neventlist:") < 0  # (routing would collect a list)
+        ):
+            return None
+        # Its ActionID line is looked up like the others, then forgotten.
+        line = b"ActionID: " + action_id.encode()
+        header_cache[line] = ("ActionID", action_id)
+        # Plain lines only: no empty line (so one message), no bare CR or LF
+        # (so framed as it ends), not legacy output, one ActionID.
+        reply = parse_plain(data[:-4])
+        header_cache.pop(line, None)  # (unless a full cache was emptied meanwhile)
+        if reply is None or reply.get("ActionID") != action_id:
+            return None
+        self.last_received = time.monotonic()
+        self.messages_received += 1
+        return reply
+
+    def _enroll_sent(
+        self, action_id: str, action: str, headers: dict[str, Any], sent: float
+    ) -> ActionFuture:
+        future = self._enroll(action_id, action, [*headers.items(), ("ActionID", action_id)])
+        future.sent_at = future._last = sent
+        return future
 
     def send_action(
         self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, /, **headers: Any
@@ -771,8 +870,6 @@ class AMIClient:
         """
         framer = self._framer
         key = future._key
-        # The exact ActionID line of our response, as Asterisk writes it.
-        line = b"\nActionID: " + key + b"\r\n"
         try:
             while not future._done:
                 remaining = future._last + future._timeout - time.monotonic()
@@ -789,21 +886,16 @@ class AMIClient:
                     if self._transport is not transport:
                         return
                 elif (
-                    # The common case, the read is our response and nothing
-                    # else: what framing and routing would conclude, checked
-                    # directly (any doubt takes the general way).
-                    _RESPONSE_ALONE(data)
-                    and data.find(b"\nActionID:") == data.find(line) > 0
-                    and not framer._tail
+                    # The common case: the read is our response and nothing else.
+                    not framer._tail
                     and self.debug_file is None
                     and framer._resume is None
                     and not framer._discarding
+                    and (reply := self._response_alone(data, future.action_id)) is not None
                 ):
-                    self.last_received = time.monotonic()
-                    self.messages_received += 1
                     self._pending.pop(key, None)
-                    future._response = data[:-4]
-                    future._set()
+                    future._response = reply.raw
+                    future._set(reply)
                 elif not self._take(data, transport):
                     return
         except BaseException:

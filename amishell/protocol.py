@@ -38,6 +38,7 @@ __all__ = [
     "decode",
     "header_cache",
     "parse_frame",
+    "parse_plain",
     "serialize",
     "split_greeting",
 ]
@@ -320,7 +321,7 @@ class HeaderCache(dict[bytes, tuple[str, str]]):
             # In every Ping response (and every event, with timestampevents):
             # never the same twice, so never kept, and told apart quickly.
             stamp = raw[11:]
-            if stamp.isdigit() or stamp.replace(b".", b"", 1).isdigit():
+            if stamp.replace(b".", b"", 1).isdigit():
                 return ("Timestamp", stamp.decode())
         try:
             line = raw.decode()
@@ -337,8 +338,10 @@ class HeaderCache(dict[bytes, tuple[str, str]]):
             or (key == "Response" and value.rstrip() == "Follows")
         ):
             raise _Unfit
-        if key == "Timestamp":
-            return (key, value)  # never the same twice: not worth a place
+        if key == "Timestamp" or key == "ActionID":
+            # Never the same twice (each action has its own ActionID, whose
+            # line the client enters itself while the action waits): not kept.
+            return (key, value)
         if len(self) >= self.limit:
             self.clear()
         pair = self[raw] = (key, value)
@@ -361,6 +364,26 @@ def parse_frame(frame: bytes) -> Message:
     if len(m) != len(lines):
         # A repeated key: every line is plain, the pairs are right as they are.
         return Message(list(map(_lookup, lines)), raw=frame)
+    m._raw = frame
+    return m
+
+
+def parse_plain(frame: bytes) -> Message | None:
+    """:func:`parse_frame` for a frame of plain lines only, else None.
+
+    Plain: every line a ``Key: value`` line :class:`HeaderCache` would keep, so
+    no empty line, no bare CR or LF and no legacy output in the frame; no key
+    twice. (The same steps as parse_frame's usual way, which stays inline
+    there: it runs once per event.)
+    """
+    lines = frame.split(b"\r\n")
+    m = _new_message(Message)
+    try:
+        _update(m, map(_lookup, lines))
+    except _Unfit:
+        return None
+    if len(m) != len(lines):
+        return None
     m._raw = frame
     return m
 

@@ -348,6 +348,146 @@ def test_a_reply_is_only_the_response_with_its_own_action_id(pool) -> None:
     ]
 
 
+ANSWERS = {
+    # How the server answers each Status: what the client reads in one read.
+    "alone": lambda head: [head],
+    "after an event": lambda head: [EVENT + head],
+    "before an event": lambda head: [head + EVENT],
+    "in two reads": lambda head: [head[:20], head[20:]],
+    "its empty line in a read of its own": lambda head: [head[:-2], head[-2:]],
+    "with a bare LF in a value": lambda head: [head.replace(b"yours", b"yo\nurs")],
+    "with a CR in a value": lambda head: [head.replace(b"yours", b"yo\rurs")],
+    "starting a list": lambda head: [
+        head.replace(b"Message:", b"eventlist: start\r\nMessage:"),  # then the items
+        b"Event: Status\r\nActionID: " + head.split(b"ActionID: ")[1].split(b"\r\n")[0]
+        + b"\r\n\r\nEvent: StatusComplete\r\nActionID: "
+        + head.split(b"ActionID: ")[1].split(b"\r\n")[0] + b"\r\nEventList: Complete\r\n\r\n"
+    ],
+    "after an event carrying its ActionID": lambda head: [
+        b"Event: VarSet\r\nActionID: " + head.split(b"ActionID: ")[1].split(b"\r\n")[0]
+        + b"\r\n\r\n",
+        head,
+    ],
+    "with its ActionID twice": lambda head: [
+        head.replace(b"Message:", b"ActionID: 0\r\nMessage:")
+    ],
+    "as legacy Command output": lambda head: [
+        head.replace(b"Response: Success", b"Response: Follows")
+        .replace(b"\r\n\r\n", b"\r\nout\r\n\r\nput\n--END COMMAND--\r\n\r\n")
+    ],
+}
+EVENT = b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/100-00000001\r\n\r\n"
+
+
+def no_id(message: Message) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if k != "ActionID"}
+
+
+@pytest.mark.parametrize("answer", list(ANSWERS))
+def test_an_action_sent_again_is_answered_as_the_first_time(pool, monkeypatch, answer) -> None:
+    """The same action sent again takes a shorter way (its bytes are known, and
+    a response read alone needs no future): every reply, event and list must
+    come out as on the first time, whatever the reads look like."""
+    from amishell import client as client_module
+
+    def handler(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Status":
+            aid = msg["ActionID"]
+            head = f"Response: Success\r\nActionID: {aid}\r\nMessage: yours\r\n\r\n"
+            for i, chunk in enumerate(ANSWERS[answer](head.encode())):
+                if i:
+                    time.sleep(0.05)  # a read of its own
+                session.send(chunk)
+        else:
+            standard(session, msg)
+
+    client_module._ENCODED.clear()  # the first Status is then new
+    enrolled = []
+    enroll = client_module.AMIClient._enroll
+    monkeypatch.setattr(client_module.AMIClient, "_enroll",
+                        lambda self, *a: enrolled.append(a[0]) or enroll(self, *a))
+    client = pool.client(pool.server(handler))
+    assert client.connect()
+    seen = []
+    for _ in range(4):
+        reply = client.action(Action="Status")
+        extra = client.read_response(timeout=0.2)
+        seen.append((
+            no_id(reply), [no_id(e) for e in reply.events],
+            reply.complete and no_id(reply.complete), extra and no_id(extra),
+        ))
+        assert reply.get("ActionID") == str(len(seen) + 1) or answer == "with its ActionID twice"
+    assert seen[1:] == seen[:1] * 3
+    assert client.error is None and client.messages_received == {
+        "alone": 5, "after an event": 9, "before an event": 9, "in two reads": 5,
+        "its empty line in a read of its own": 5, "after an event carrying its ActionID": 9,
+        "with a bare LF in a value": 5, "with a CR in a value": 5, "starting a list": 13,
+        "with its ActionID twice": 5, "as legacy Command output": 5,
+    }[answer]
+    if answer == "alone":
+        assert enrolled == ["1", "2"]  # Login and the first Status only
+    else:
+        assert len(enrolled) == 5
+
+
+def test_a_repeated_action_left_unanswered_times_out(pool) -> None:
+    pings = []
+
+    def first_only(session: Session, msg: Message) -> None:
+        if msg.value("Action") == "Ping":
+            pings.append(msg)
+            if len(pings) > 1:
+                return
+        standard(session, msg)
+
+    client = pool.client(pool.server(first_only), timeout=0.3)
+    assert client.connect()
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+    started = time.monotonic()
+    reply = client.action(Action="Ping")
+    assert reply["Message"] == "Timed out waiting for response" and reply["ActionID"] == "3"
+    assert 0.25 < time.monotonic() - started < 2.0
+    assert client.error == "Timed out waiting for response"
+
+
+def test_a_response_glued_to_an_unfinished_message_is_not_taken_for_itself(pool) -> None:
+    """A server that leaves a message without its empty line glues the next
+    response to it: one message, an event's, which answers nothing."""
+    pings = []
+
+    def glue(session: Session, msg: Message) -> None:
+        standard(session, msg)
+        if msg.value("Action") == "Ping":
+            pings.append(msg)
+            if len(pings) == 1:
+                session.send(b"Event: VarSet\r\nVariable: a\r\n")  # no empty line
+
+    client = pool.client(pool.server(glue), timeout=0.3)
+    assert client.connect()
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+    time.sleep(0.1)  # the unfinished event is read
+    assert client.read_response(timeout=0.1) is None
+    reply = client.action(Action="Ping")  # sent again: the short way, if it could
+    assert reply["Message"] == "Timed out waiting for response"
+    glued = client.read_response(timeout=T)
+    assert glued is not None and glued["Event"] == "VarSet" and glued["Response"] == "Success"
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+
+
+def test_the_line_cache_keeps_no_actionid_line(pool) -> None:
+    from amishell.protocol import header_cache
+
+    client = pool.client(pool.server(booted))
+    assert client.connect()
+    for _ in range(5):
+        assert client.action(Action="Ping")["Ping"] == "Pong"
+        assert client.submit(Action="Ping").result()["Ping"] == "Pong"
+    client.send_action(Action="Ping")
+    assert client.read_response(timeout=T) is not None
+    assert client.action(Action="Ping", Extra="x")["Ping"] == "Pong"
+    assert [line for line in header_cache if line.startswith(b"ActionID")] == []
+
+
 def test_silent_server_times_out(pool) -> None:
     def deaf(session: Session, msg: Message) -> None:
         if msg.value("Action") == "Login":
