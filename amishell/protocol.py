@@ -481,18 +481,22 @@ class Parser:
         ):
             return False
         buf = tail + data if tail else data
-        lines = buf.split(b"\r\n")
         # (find, not "in": bytes "in" first tries the operand as an int and
         # raises and clears a TypeError, which costs more than the search.)
-        if buf.count(b"\n") != len(lines) - 1 or buf.find(_LEGACY_START) >= 0:
+        if buf.find(_LEGACY_START) >= 0:
             return False
+        lines = buf.split(b"\r\n")
         cut = buf.rfind(b"\r\n\r\n")
         if cut < 0:
             return False
         tail = buf[cut + 4 :]
+        crlf = tail.count(b"\r\n")
+        if tail.count(b"\n") != crlf:
+            return False  # a bare LF in the unfinished part: it may end a message now
         # lines == (lines before the cut) + [b""] + (lines of the tail)
-        end = len(lines) - tail.count(b"\r\n") - 1
+        end = len(lines) - crlf - 1
         pending = self._pending
+        before = len(pending)
         append = pending.append
         index = lines.index
         pos = 0
@@ -506,6 +510,11 @@ class Parser:
             try:
                 _update(m, map(_lookup, run))
             except _Unfit:
+                if any(line.find(b"\n") >= 0 for line in run):
+                    # A bare LF (never in a cached line) may end a message
+                    # where this way does not look: undo, the framer does it.
+                    del pending[before:]
+                    return False
                 frame = b"\r\n".join(run)
                 m = _parse_slow(frame, decode(frame))
             else:

@@ -291,7 +291,7 @@ def main() -> None:
     p.add_argument("--peers", default=",".join(PEERS),
                    help="comma-separated clients to measure (default all; raw = the baseline;"
                    " asterisk-ami or asterisk_ami)")
-    p.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions (default 5, quick 1)")
     p.add_argument("--messages", type=int, default=200_000, help="parser: messages (200,000)")
     p.add_argument("--events", type=int, default=100_000, help="drain: events (100,000)")
     p.add_argument("--pings", type=int, default=5000, help="ping: round trips (5,000)")
@@ -311,7 +311,7 @@ def main() -> None:
         p.error(f"unknown peer(s): {', '.join(sorted(unknown))}; choose from {', '.join(PEERS)}")
     if "raw" not in args.peers:
         args.peers.append("raw")  # the ratios need the baseline
-    reps = args.reps or (1 if args.quick else 3)
+    reps = args.reps or (1 if args.quick else 5)
 
     cases = plan(args)
     info = machine()

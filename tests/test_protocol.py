@@ -758,7 +758,8 @@ def test_header_cache_keeps_plain_lines_only() -> None:
 
 
 def framer_then_parse_frame(chunks: Iterable[bytes], greeting: bool) -> list[Any]:
-    """What the client does: frame on one side, parse each frame on the other."""
+    """What the client does: frame on one side, parse each frame on the other.
+    ("fed" after each chunk: a message must come out as soon as it is complete.)"""
     framer = Framer(greeting=greeting)
     out: list[Any] = []
     for chunk in chunks:
@@ -767,16 +768,21 @@ def framer_then_parse_frame(chunks: Iterable[bytes], greeting: bool) -> list[Any
             out.append((msg.headers, dict(msg), msg.raw))
         out.extend(("error", str(e)) for e in framer.errors)
         framer.errors.clear()
+        out.append("fed")
     return out
 
 
 def parser_messages(chunks: Iterable[bytes], greeting: bool) -> list[Any]:
+    parser = Parser(greeting=greeting)
     out: list[Any] = []
-    for e in feed(chunks, greeting=greeting):
-        if isinstance(e, Message):
-            out.append((e.headers, dict(e), e.raw))
-        elif isinstance(e, ProtocolError):
-            out.append(("error", str(e)))
+    for chunk in chunks:
+        parser.feed(chunk)
+        for e in drain(parser):
+            if isinstance(e, Message):
+                out.append((e.headers, dict(e), e.raw))
+            elif isinstance(e, ProtocolError):
+                out.append(("error", str(e)))
+        out.append("fed")
     return out
 
 
@@ -790,13 +796,26 @@ def test_property_parser_agrees_with_framer_and_parse_frame(
     assert parser_messages(chunks, greeting) == framer_then_parse_frame(chunks, greeting)
 
 
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b"Event: A\r\n\r\nEvent: B\r\nX: y\n\n"],  # B ends with bare LFs: out now
+        [b"Event: A\r\n\r\nEvent: B\r\nX: y\n\r\n"],
+        [b"Event: A\r\nX: a\nb\r\n\r\nEvent: B\r\n\r\n"],  # a LF inside a value
+        [b"Event: A\r\n\r\n\nEvent: B\r\n\r\n"],  # an empty line of one LF
+        [b"Event: A\r\n\r\nEvent: B\r\nX: y\n", b"\nEvent: C\r\n\r\n"],
+    ],
+)
+def test_bare_lf_ends_messages_as_the_framer_says(chunks: list[bytes]) -> None:
+    assert parser_messages(chunks, False) == framer_then_parse_frame(chunks, False)
+
+
 @pytest.mark.parametrize("name", FIXTURES)
 def test_parser_agrees_with_framer_and_parse_frame_on_every_recording(name: str) -> None:
     chunks = recv_chunks(name)
     whole = [b"".join(chunks)]
-    want = framer_then_parse_frame(chunks, greeting=True)
-    assert parser_messages(chunks, greeting=True) == want
-    assert parser_messages(whole, greeting=True) == want
+    assert parser_messages(chunks, greeting=True) == framer_then_parse_frame(chunks, True)
+    assert parser_messages(whole, greeting=True) == framer_then_parse_frame(whole, True)
 
 
 LEGACY_CRLF = (
