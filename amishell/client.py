@@ -40,6 +40,7 @@ from .protocol import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Framer,
     LocalProtocolError,
+    cut_bare_lf,
     header_cache,
     parse_frame,
     parse_plain,
@@ -808,7 +809,16 @@ class AMIClient:
                 if self._inbox and self.event_callback is None:
                     frame = self._inbox.popleft()
                     self._inbox_bytes -= len(frame)
-                    return parse_frame(frame)
+                    message = parse_plain(frame)
+                    if message is None:
+                        frames = cut_bare_lf(frame)  # (framed while a callback took events)
+                        if frames is not None:
+                            frame = frames[0]
+                            self._inbox.extendleft(reversed(frames[1:]))
+                            self._inbox_bytes += sum(map(len, frames[1:]))
+                            self.messages_received += len(frames) - 1
+                        message = parse_frame(frame)
+                    return message
                 if not self._connected:
                     text = self._error or NOT_CONNECTED
                     if self._transport is None and self._error is None:
@@ -924,7 +934,15 @@ class AMIClient:
         if self.debug_file is not None:
             self._debug_in(data)
         framer = self._framer
-        frames = framer.feed(data)
+        # With no action waiting and every event going to the callback
+        # unfiltered, the frames need not be exact here: the dispatcher parses
+        # each one and cuts the rare frame a bare LF ends (see _dispatch).
+        frames = framer.feed(
+            data,
+            trust_crlf=not self._pending
+            and self.event_callback is not None
+            and self.event_prefilter is None,
+        )
         if framer.errors:
             for err in framer.errors:
                 self.protocol_errors += 1
@@ -1099,7 +1117,9 @@ class AMIClient:
                 # only grows with the responses the user asked for.
                 if callback is not None and not is_response:
                     if open_lists:  # an item of a list being collected?
-                        message = parse_frame(frame)
+                        message = parse_plain(frame)
+                        if message is None and (message := self._odd(frame, responses)) is None:
+                            continue
                         aid = message.get("ActionID")
                         if isinstance(aid, str) and aid in open_lists:
                             if message.is_list_complete:
@@ -1117,7 +1137,9 @@ class AMIClient:
                             if not wanted:
                                 received += 1
                                 continue
-                        message = parse_frame(frame)
+                        message = parse_plain(frame)
+                        if message is None and (message := self._odd(frame, responses)) is None:
+                            continue
                     received += 1
                     try:
                         callback(message)
@@ -1125,7 +1147,9 @@ class AMIClient:
                         self.callback_errors += 1
                         log.exception("amishell event_callback raised")
                     continue
-                message = parse_frame(frame)
+                message = parse_plain(frame)
+                if message is None and (message := self._odd(frame, responses)) is None:
+                    continue
                 if message.is_list_start and message.action_id:
                     open_lists.add(message.action_id)
                 responses.append(message)
@@ -1136,6 +1160,20 @@ class AMIClient:
             self.events_received += received
         if responses:
             self._post(responses)
+
+    def _odd(self, frame: bytes, responses: list[Message]) -> Message | None:
+        """A frame that is not plain, parsed; or None when it held messages
+        that bare LFs end (it was framed with ``trust_crlf``): those were then
+        dispatched here, in its place and in order."""
+        frames = cut_bare_lf(frame)
+        if frames is None:
+            return parse_frame(frame)
+        if responses:  # the earlier ones first
+            self._post(responses[:])
+            responses.clear()
+        self.messages_received += len(frames) - 1
+        self._dispatch(frames)
+        return None
 
     def _post(self, messages: list[Message]) -> None:
         with self._cv:

@@ -37,6 +37,7 @@ __all__ = [
     "HeaderCache",
     "decode",
     "header_cache",
+    "cut_bare_lf",
     "parse_frame",
     "parse_plain",
     "serialize",
@@ -125,7 +126,16 @@ class Framer:
         """Bytes held for an unfinished message."""
         return len(self._tail)
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes, *, trust_crlf: bool = False) -> list[bytes]:
+        """The frames completed by ``data``.
+
+        ``trust_crlf=True`` skips the search for bare LFs in the whole read
+        (two byte scans, most of the framing time; a PBX writes CRLF): frames
+        are then cut at CRLF empty lines only, and a frame may hold a message
+        end made of bare LFs. The caller must then look at each frame that is
+        not plain (:func:`parse_plain` returns None): :func:`cut_bare_lf`
+        gives the frames the exact way finds there.
+        """
         if self._discarding:
             data = self._skip_discarded(data)
             if not data:
@@ -143,12 +153,21 @@ class Framer:
             if self.greeting is None:
                 return []
         frames: list[bytes] | None = None
-        if self._resume is None and buf.count(b"\n") == buf.count(b"\r\n"):
+        if self._resume is None and (
+            buf.find(_LEGACY_START) < 0
+            if trust_crlf
+            else buf.count(b"\n") == buf.count(b"\r\n")
+        ):
             # Fast path: every line ends in \r\n (so the first \r\n\r\n is the
-            # first empty line) and no message is a legacy one.
+            # first empty line; trusted, or checked) and no message is a legacy one.
             frames = buf.split(b"\r\n\r\n")
             tail = frames.pop()
-            if frames and min(frames) < b"\x0e":
+            if trust_crlf:
+                if tail.count(b"\n") != tail.count(b"\r\n"):
+                    frames = None  # a bare LF in the unfinished part may end a message now
+                elif frames and min(frames) < b"\x0e":
+                    frames = [f for f in map(_skip_empty_lines, frames) if f]
+            elif frames and min(frames) < b"\x0e":
                 # An empty frame, or one starting with empty lines (rare): the
                 # bytes sort before any header line. A legacy message may hide there.
                 if buf.find(_LEGACY_START) >= 0:
@@ -366,6 +385,17 @@ def parse_frame(frame: bytes) -> Message:
         return Message(list(map(_lookup, lines)), raw=frame)
     m._raw = frame
     return m
+
+
+def cut_bare_lf(frame: bytes) -> list[bytes] | None:
+    """The frames :meth:`Framer.feed` finds in ``frame`` (a frame cut with
+    ``trust_crlf=True``) when bare LFs end messages inside it; None when it is
+    exactly one frame as it is."""
+    if frame.count(b"\n") == frame.count(b"\r\n"):
+        return None
+    framer = Framer(max_message_size=len(frame) + 4)
+    frames = framer.feed(frame + b"\r\n\r\n")
+    return None if frames == [frame] else frames
 
 
 def parse_plain(frame: bytes) -> Message | None:

@@ -474,6 +474,56 @@ def test_a_response_glued_to_an_unfinished_message_is_not_taken_for_itself(pool)
     assert client.action(Action="Ping")["Ping"] == "Pong"
 
 
+BARE_LF_STREAM = (
+    b"Event: A\r\nX: 1\n\nEvent: B\r\n\r\n"
+    b"Event: C\r\nX: 2\n\r\nResponse: Success\r\nActionID: 77\r\nMessage: stray\n\n"
+    b"Event: D\r\nX: a\nb\r\n\r\nEvent: E\r\n\r\n"
+)
+
+
+def test_messages_bare_lfs_end_reach_the_callback_one_by_one(pool) -> None:
+    """With a callback and no action waiting, the reader frames without looking
+    for bare LFs; the dispatcher cuts what they end, so each message comes out
+    as the exact framer says, in order, responses to read_response()."""
+    from amishell.protocol import Framer, parse_frame
+
+    def handler(session: Session, msg: Message) -> None:
+        standard(session, msg)
+        if msg.value("Action") == "UserEvent":
+            time.sleep(0.2)  # no action waiting any more when this is read
+            session.send(BARE_LF_STREAM)
+
+    got: list[dict[str, Any]] = []
+    client = pool.client(pool.server(handler), event_callback=lambda m: got.append(dict(m)))
+    assert client.connect()
+    assert client.action(Action="UserEvent")["Response"] == "Error"  # (unknown here)
+    before = client.messages_received
+    wait_until(lambda: len(got) >= 5, T)
+    frames = Framer().feed(BARE_LF_STREAM)
+    assert got == [dict(parse_frame(f)) for f in frames if not f.startswith(b"Response")]
+    stray = client.read_response(timeout=T)
+    assert stray is not None and stray["Message"] == "stray"
+    assert client.messages_received - before == len(frames) == 6
+
+
+def test_read_response_cuts_a_frame_bare_lfs_end(pool) -> None:
+    """A frame queued unchecked (while a callback took the events) that the
+    callback left to read_response() is cut there the same way."""
+    client = pool.client(pool.server(booted))
+    assert client.connect()
+    while client.read_response(timeout=0.2) is not None:
+        pass  # what Asterisk sends after a Login
+    frame = b"Event: A\r\nX: 1\n\nEvent: B\r\nX: 2\n"
+    with client._cv:
+        client._inbox.append(frame)
+        client._inbox_bytes += len(frame)
+    got = [client.read_response(timeout=T) for _ in range(2)]
+    assert [dict(m) for m in got if m is not None] == [
+        {"Event": "A", "X": "1"}, {"Event": "B", "X": "2"},
+    ]
+    assert client._inbox_bytes == 0
+
+
 def test_the_line_cache_keeps_no_actionid_line(pool) -> None:
     from amishell.protocol import header_cache
 

@@ -25,6 +25,7 @@ from amishell.protocol import (
     Parser,
     ProtocolError,
     _parse_slow,
+    cut_bare_lf,
     decode,
     format_pairs,
     header_cache,
@@ -796,6 +797,39 @@ def test_property_parser_agrees_with_framer_and_parse_frame(
     assert parser_messages(chunks, greeting) == framer_then_parse_frame(chunks, greeting)
 
 
+def framed(chunks: Iterable[bytes], greeting: bool, trust_crlf: bool) -> list[Any]:
+    """Frames per chunk; trusted frames go through cut_bare_lf, as the client does."""
+    framer = Framer(greeting=greeting, max_message_size=200)
+    out: list[Any] = []
+    for chunk in chunks:
+        for frame in framer.feed(chunk, trust_crlf=trust_crlf):
+            out.extend((trust_crlf and cut_bare_lf(frame)) or [frame])
+        out.extend(("error", str(e)) for e in framer.errors)
+        framer.errors.clear()
+        out.append("fed")
+    return out
+
+
+@given(data=NOISE, sizes=st.lists(st.integers(1, 400)), greeting=st.booleans())
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+def test_property_trusted_framing_and_cut_bare_lf_frame_as_the_exact_way(
+    data: bytes, sizes: list[int], greeting: bool
+) -> None:
+    data = data + b"\r\n\r\n" + data.replace(b"\n", b"\r\n") + b"\n\n" + data
+    chunks = chunked(data, sizes)
+    assert framed(chunks, greeting, True) == framed(chunks, greeting, False)
+
+
+def test_cut_bare_lf() -> None:
+    assert cut_bare_lf(b"Event: A\r\nX: y") is None
+    assert cut_bare_lf(b"Event: A\r\nX: a\rb") is None  # a bare CR ends nothing
+    assert cut_bare_lf(b"Event: A\nX: y") is None  # one message, LF lines
+    assert cut_bare_lf(b"Event: A\n\nEvent: B\r\n\nEvent: C") == [
+        b"Event: A", b"Event: B", b"Event: C",
+    ]
+    assert cut_bare_lf(b"Event: A\r\nX: y\n") == [b"Event: A\r\nX: y"]
+
+
 @pytest.mark.parametrize(
     "chunks",
     [
@@ -822,6 +856,13 @@ LEGACY_CRLF = (
     b"Response: Follows\r\nPrivilege: Command\r\nActionID: 9\r\n"
     b"first\r\n\r\nafter an empty line\r\n--END COMMAND--\r\n\r\n"
 )
+
+
+@pytest.mark.parametrize("before", [b"", b"Event: A\r\n\r\n", b"Event: A\n\n", b"\r\n"])
+@pytest.mark.parametrize("sizes", [[], [7], [30, 30]])
+def test_trusted_framing_leaves_legacy_output_whole(before: bytes, sizes: list[int]) -> None:
+    chunks = chunked(before + LEGACY_CRLF + b"Event: B\r\n\r\n", sizes)
+    assert framed(chunks, False, True) == framed(chunks, False, False)
 
 
 @pytest.mark.parametrize("before", [b"", b"Event: A\r\n\r\n", b"Event: A\r\n\r\n\r\n", b"\r\n"])
