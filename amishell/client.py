@@ -255,9 +255,12 @@ def _encode(pairs: list[tuple[str, Any]], action_id: str, action: str) -> bytes:
     if known is None:
         # Checked with an ActionID line of its own, so that the limits hold.
         head = serialize([*pairs, ("ActionID", "0")])[:-_ID_LINE_END]
-        # Kept only when every key and value is a str: 1 == True == 1.0 as
-        # dict keys, but not on the wire; no non-str value ever finds these.
-        if all(type(x) is str for pair in pairs for x in pair):
+        # Kept only when every key and value is a str (1 == True == 1.0 as
+        # dict keys, but not on the wire; no non-str value ever finds these),
+        # and never with a secret in it (a Login is not worth remembering).
+        if all(type(x) is str for pair in pairs for x in pair) and not any(
+            key.lower() in _SECRET_KEYS for key, _ in pairs
+        ):
             if len(_ENCODED) >= _ENCODED_LIMIT:
                 _ENCODED.clear()
             _ENCODED[shape] = (head, action)

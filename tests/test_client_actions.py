@@ -426,6 +426,17 @@ def test_an_action_sent_again_is_sent_the_same_and_values_keep_their_type() -> N
         _encode([("Action", "Setvar"), ("Value", "a\r\nAction: Hangup")], "10", "Setvar")
 
 
+@pytest.mark.parametrize("auth", ["plain", "md5"])
+def test_a_login_is_not_remembered_with_its_secret(pool, auth: str) -> None:
+    from amishell.client import _ENCODED
+
+    client = pool.client(pool.server(), auth=auth)
+    assert client.connect(), client.error
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+    remembered = repr(list(_ENCODED.items()))
+    assert "Ping" in remembered and "Login" not in remembered and SECRET not in remembered
+
+
 @pytest.mark.parametrize(
     "stray",
     [
