@@ -787,16 +787,6 @@ def parser_messages(chunks: Iterable[bytes], greeting: bool) -> list[Any]:
     return out
 
 
-@given(data=NOISE, sizes=st.lists(st.integers(1, 400)), greeting=st.booleans())
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
-def test_property_parser_agrees_with_framer_and_parse_frame(
-    data: bytes, sizes: list[int], greeting: bool
-) -> None:
-    data = data + b"\r\n\r\n" + data.replace(b"\n", b"\r\n")
-    chunks = chunked(data, sizes)
-    assert parser_messages(chunks, greeting) == framer_then_parse_frame(chunks, greeting)
-
-
 def framed(chunks: Iterable[bytes], greeting: bool, trust_crlf: bool) -> list[Any]:
     """Frames per chunk; trusted frames go through cut_bare_lf, as the client does."""
     framer = Framer(greeting=greeting, max_message_size=200)
@@ -812,11 +802,14 @@ def framed(chunks: Iterable[bytes], greeting: bool, trust_crlf: bool) -> list[An
 
 @given(data=NOISE, sizes=st.lists(st.integers(1, 400)), greeting=st.booleans())
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
-def test_property_trusted_framing_and_cut_bare_lf_frame_as_the_exact_way(
+def test_property_every_way_of_framing_and_parsing_agrees(
     data: bytes, sizes: list[int], greeting: bool
 ) -> None:
+    """Parser (lines split once, cache) == Framer + parse_frame (the client's split),
+    and trusted framing + cut_bare_lf == exact framing, feed by feed."""
     data = data + b"\r\n\r\n" + data.replace(b"\n", b"\r\n") + b"\n\n" + data
     chunks = chunked(data, sizes)
+    assert parser_messages(chunks, greeting) == framer_then_parse_frame(chunks, greeting)
     assert framed(chunks, greeting, True) == framed(chunks, greeting, False)
 
 
