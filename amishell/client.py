@@ -696,15 +696,7 @@ class AMIClient:
             known = _ENCODED.get(tuple(headers.items()))
         except TypeError:  # unhashable
             return None
-        framer = self._framer
-        if (
-            known is None
-            or not self._connected
-            or self.debug_file is not None
-            or framer._tail
-            or framer._resume is not None
-            or framer._discarding
-        ):
+        if known is None or not self._connected or self.debug_file is not None:
             return None
         head, action = known
         action_id = str(next(self._ids))
@@ -737,13 +729,18 @@ class AMIClient:
         return future
 
     def _response_alone(self, data: bytes, action_id: str) -> Message | None:
-        """``data`` (read by a thread in ``action()``, the framer holding
-        nothing before it) parsed, when it is one whole response to
-        ``action_id`` and nothing else; None when in doubt (it then goes the
-        general way). What framing and routing would conclude, found quickly.
+        """``data`` (read by a thread in ``action()``) parsed, when it is one
+        whole response to ``action_id`` and nothing else, the framer holding
+        nothing before it; None when in doubt (it then goes the general way).
+        What framing and routing would conclude, found quickly.
         """
+        framer = self._framer
         if not (
-            data.endswith(b"\r\n\r\n")
+            not framer._tail
+            and framer._resume is None
+            and not framer._discarding
+            and self.debug_file is None  # (the transcript shows every read)
+            and data.endswith(b"\r\n\r\n")
             and data.startswith(b"Response: ")
             and data.lower().find(b"\neventlist:") < 0  # (routing would collect a list)
         ):
@@ -881,7 +878,6 @@ class AMIClient:
         ``transport.foreground`` (before sending, so the reader thread stands
         aside). Saves two thread hand-offs per action.
         """
-        framer = self._framer
         key = future._key
         try:
             while not future._done:
@@ -898,14 +894,8 @@ class AMIClient:
                 if data is None:
                     if self._transport is not transport:
                         return
-                elif (
+                elif (reply := self._response_alone(data, future.action_id)) is not None:
                     # The common case: the read is our response and nothing else.
-                    not framer._tail
-                    and self.debug_file is None
-                    and framer._resume is None
-                    and not framer._discarding
-                    and (reply := self._response_alone(data, future.action_id)) is not None
-                ):
                     self._pending.pop(key, None)
                     future._response = reply.raw
                     future._set(reply)

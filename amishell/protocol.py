@@ -162,19 +162,17 @@ class Framer:
             # first empty line; trusted, or checked) and no message is a legacy one.
             frames = buf.split(b"\r\n\r\n")
             tail = frames.pop()
-            if trust_crlf:
-                if tail.count(b"\n") != tail.count(b"\r\n"):
-                    frames = None  # a bare LF in the unfinished part may end a message now
-                elif frames and min(frames) < b"\x0e":
-                    frames = [f for f in map(_skip_empty_lines, frames) if f]
+            if trust_crlf and tail.count(b"\n") != tail.count(b"\r\n"):
+                frames = None  # a bare LF in the unfinished part may end a message now
             elif frames and min(frames) < b"\x0e":
                 # An empty frame, or one starting with empty lines (rare): the
-                # bytes sort before any header line. A legacy message may hide there.
-                if buf.find(_LEGACY_START) >= 0:
+                # bytes sort before any header line. A legacy message may hide
+                # there (trusted: already looked for in the whole read).
+                if not trust_crlf and buf.find(_LEGACY_START) >= 0:
                     frames = None
                 else:
                     frames = [f for f in map(_skip_empty_lines, frames) if f]
-            else:
+            elif not trust_crlf:
                 # A legacy message starts a frame (or the tail, checked when it
                 # becomes a frame): its empty lines are not message ends.
                 for frame in frames:
@@ -374,17 +372,14 @@ _lookup = header_cache.__getitem__
 
 def parse_frame(frame: bytes) -> Message:
     """Parse one framed message (from :class:`Framer`) into a Message."""
-    lines = frame.split(b"\r\n")
-    m = _new_message(Message)
+    m = parse_plain(frame)
+    if m is not None:
+        return m
     try:
-        _update(m, map(_lookup, lines))
+        # Every line plain and a key repeated: the pairs are right as they are.
+        return Message(list(map(_lookup, frame.split(b"\r\n"))), raw=frame)
     except _Unfit:
         return _parse_slow(frame, decode(frame))
-    if len(m) != len(lines):
-        # A repeated key: every line is plain, the pairs are right as they are.
-        return Message(list(map(_lookup, lines)), raw=frame)
-    m._raw = frame
-    return m
 
 
 def cut_bare_lf(frame: bytes) -> list[bytes] | None:
@@ -403,8 +398,7 @@ def parse_plain(frame: bytes) -> Message | None:
 
     Plain: every line a ``Key: value`` line :class:`HeaderCache` would keep, so
     no empty line, no bare CR or LF and no legacy output in the frame; no key
-    twice. (The same steps as parse_frame's usual way, which stays inline
-    there: it runs once per event.)
+    twice.
     """
     lines = frame.split(b"\r\n")
     m = _new_message(Message)
