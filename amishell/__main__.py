@@ -177,16 +177,31 @@ def _interactive(
     secret: str,
     profiles: dict[str, Any],
 ) -> ExitStatus:
-    from .shell.app import run_interactive
-    from .shell.commands import banner
-    from .shell.config import data_dir
-    from .shell.core import Shell
-    from .shell.history import open_history
+    import threading
+
+    from .shell.core import Shell  # no terminal library: quick
 
     assert target.username is not None
     names = sorted(profiles)
     shell = Shell(ctx, target, username=target.username, secret=secret, profiles=lambda: names)
-    error = shell.connect()
+    # Connect and log in while prompt_toolkit loads: the waits for the server
+    # overlap the imports, and the prompt is ready that much sooner.
+    outcome: list[str | None] = []
+
+    def connect() -> None:
+        try:
+            outcome.append(shell.connect())
+        except Exception as e:  # a bug: reported as one line by the caller
+            outcome.append(f"internal error: {type(e).__name__}: {e}")
+
+    connecting = threading.Thread(target=connect, name="amishell-connect", daemon=True)
+    connecting.start()
+    from .shell.app import run_interactive
+    from .shell.config import data_dir
+    from .shell.history import open_history
+
+    connecting.join()
+    error = outcome[0] if outcome else "connection failed"
     if error is not None:
         ctx.error(error)
         shell.close()
@@ -194,7 +209,7 @@ def _interactive(
     directory = None if args.no_history or not target.history else data_dir(ctx.env)
     history = open_history(directory)
     shell.history_path = getattr(history, "filename", None)
-    return run_interactive(shell, ctx, history, banner(shell))
+    return run_interactive(shell, ctx, history, shell.banner())
 
 
 def _batch(args: argparse.Namespace, ctx: Context, target: Target, secret: str) -> ExitStatus:

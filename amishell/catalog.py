@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from importlib import resources
 from typing import Any, Final
 
 from .message import Message
@@ -500,6 +500,8 @@ def spec_from_json(data: Mapping[str, Any]) -> ActionSpec:
 @functools.cache
 def load_offline() -> Catalog:
     """The packaged catalogue (read once, then cached)."""
-    text = (resources.files("amishell") / "data" / "catalog.json").read_text("utf-8")
+    path = os.path.join(os.path.dirname(__file__), "data", "catalog.json")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
     data = json.loads(text)
     return Catalog(spec_from_json(item) for item in data["actions"])

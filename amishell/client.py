@@ -64,6 +64,10 @@ _DEFAULT_ORIGINATE_TIMEOUT = 30.0
 _DISPATCH_BATCH = 512
 #: How long the reader thread stays aside after a thread in action() read.
 _LINGER = 0.002
+#: Its longest nap while threads in action() keep reading: each nap doubles up
+#: to this, so a long loop of actions wakes it rarely (every wake-up takes the
+#: interpreter from the loop), and it is back at most this long after the last.
+_LINGER_MAX = 0.016
 #: Guards the state of every ActionFuture (held for a few instructions at a time).
 _state = _allocate_lock()
 
@@ -637,6 +641,7 @@ class AMIClient:
             transport.sendall(data)
         except OSError as exc:
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
+        transport.want_reader()
         return future
 
     def _enroll(self, action_id: str, action: str, pairs: list[tuple[str, Any]]) -> ActionFuture:
@@ -783,6 +788,7 @@ class AMIClient:
         except OSError as exc:
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
             return None
+        transport.want_reader()
         return action_id
 
     def ping(self, timeout: float | None = None) -> float | None:
@@ -853,12 +859,7 @@ class AMIClient:
     def _reader(self, transport: Transport) -> None:
         """The reader thread: read whenever no thread in ``action()`` is reading."""
         while True:
-            # Stand aside while a thread in action() reads, and for a moment
-            # after, so that a loop of actions never wakes this thread.
-            while transport.foreground or (
-                time.monotonic() - transport.foreground_ended < _LINGER
-            ):
-                time.sleep(_LINGER)
+            _stand_aside(transport)
             try:
                 if not transport.wait_readable(None):
                     continue
@@ -1277,6 +1278,19 @@ class AMIClient:
         while self._debug_queue and time.monotonic() < deadline:
             time.sleep(0.005)
         time.sleep(0.005)
+
+
+def _stand_aside(transport: Transport) -> None:
+    """The reader thread's wait while a thread in ``action()`` reads, and for a
+    moment after: naps that grow while that goes on, so that a loop of actions
+    seldom wakes it, cut short by :meth:`Transport.want_reader`."""
+    nap = _LINGER
+    while transport.foreground or time.monotonic() - transport.foreground_ended < _LINGER:
+        if transport.nudge.wait(nap):
+            transport.nudge.clear()
+            nap = _LINGER
+        else:
+            nap = min(nap * 2, _LINGER_MAX)
 
 
 class _ConnectFailed(Exception):

@@ -37,6 +37,9 @@ class Transport:
         #: Set while a thread waiting in ``action()`` reads for itself.
         self.foreground = False
         self.foreground_ended = 0.0
+        #: Set to cut short the reader thread's nap while it stands aside: an
+        #: action was sent that no thread in ``action()`` will read for.
+        self.nudge = threading.Event()
         self._poll = select.poll()
         self._poll.register(self.sock, select.POLLIN)
         self._lead_poll = select.poll()
@@ -58,6 +61,12 @@ class Transport:
     def buffered(self) -> bool:
         """Is input already read off the socket but not yet returned?"""
         return False
+
+    def want_reader(self) -> None:
+        """An action was sent that no thread in ``action()`` reads for: the
+        reader thread, if it stands aside, comes back at once."""
+        if not self.foreground and not self.nudge.is_set():
+            self.nudge.set()
 
     def wait_readable(self, timeout: float | None) -> bool:
         """For the reader thread only (the poll object is its own)."""

@@ -75,7 +75,8 @@ def main() -> None:
         from prompt_toolkit.document import Document
 
         from amishell.catalog import load_offline
-        from amishell.shell.completer import AMICompleter, LiveSources
+        from amishell.shell.completer import AMICompleter
+        from amishell.shell.sources import LiveSources
     except ImportError as exc:
         common.emit({"ok": False, "skip": True, "error": f"completer: {exc}"})
         sys.exit(0)

@@ -773,3 +773,51 @@ def test_ping_measures_round_trip(pool) -> None:
     rtt = client.ping()
     assert rtt is not None and rtt >= 0
     assert client.last_latency == rtt
+
+
+def test_the_reader_thread_stands_aside_until_called_back(monkeypatch) -> None:
+    """While a thread in action() reads, the reader thread naps (longer and
+    longer); an action sent for it to read cuts the nap short."""
+    from amishell import client as client_module
+
+    class Aside:
+        foreground = True
+        foreground_ended = 0.0
+        nudge = threading.Event()
+
+    # A nap far longer than the test waits: only the nudge can end it.
+    monkeypatch.setattr(client_module, "_LINGER", 60.0)
+    transport = Aside()
+    waiting = threading.Thread(target=client_module._stand_aside, args=(transport,), daemon=True)
+    waiting.start()
+    time.sleep(0.1)
+    assert waiting.is_alive()  # a thread in action() is reading
+    transport.foreground = False  # ... and is done (long enough ago)
+    transport.nudge.set()  # as Transport.want_reader does
+    waiting.join(10.0)
+    assert not waiting.is_alive()
+    assert not transport.nudge.is_set()  # taken, so the next nap is a nap again
+
+
+def test_only_an_action_nobody_reads_for_calls_the_reader_back(pool, monkeypatch) -> None:
+    client = pool.client(pool.server(standard))
+    assert client.connect()
+    transport = client._transport
+    calls: list[bool] = []
+    monkeypatch.setattr(transport, "want_reader", lambda: calls.append(transport.foreground))
+    for _ in range(3):
+        assert client.action(Action="Ping").value("Ping") == "Pong"  # reads for itself
+    assert False not in calls  # (its first time sends the general way, as the reader)
+    calls.clear()
+    assert client.submit({"Action": "Ping"}).result(2.0).value("Ping") == "Pong"
+    assert client.send_action(Action="Ping") is not None
+    assert client.read_response(2.0) is not None
+    assert calls == [False, False]
+    monkeypatch.undo()
+    transport.nudge.clear()
+    transport.foreground = True  # as while a thread in action() reads
+    transport.want_reader()
+    assert not transport.nudge.is_set()
+    transport.foreground = False
+    transport.want_reader()
+    assert transport.nudge.is_set()

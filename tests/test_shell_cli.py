@@ -293,3 +293,39 @@ def test_events_before_the_host_still_connects_to_the_host(
     status, out, err = run(["--events", address(sim), "--duration", "0.3"], tmp_path)
     assert status == ExitStatus.OK, err  # not a filter named 127.0.0.1:PORT on localhost
     assert "FullyBooted" in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_interactive_connect_failures_are_one_line(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interactive shell connects while prompt_toolkit loads: a refused login,
+    or a bug on the way, still ends in one line and exit status 3."""
+    from amishell.shell.core import Shell
+
+    def run_terminal(**env: str) -> tuple[int, str]:
+        environment = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                       "AMI_SECRET": SECRET, "AMI_USER": "admin", **env}
+        err = io.StringIO()
+        ctx = Context(stdin=_Terminal(), stdout=io.StringIO(), stderr=err, env=environment,
+                      tty_path=None)
+        return main([address(sim), "--no-history"], ctx), err.getvalue()
+
+    status, err = run_terminal(AMI_SECRET="wrong")
+    assert status == ExitStatus.CONNECTION
+    assert "Authentication failed" in err and len(err.strip().splitlines()) == 1
+
+    def broken(self: Shell) -> str | None:
+        raise RuntimeError("a bug")
+
+    hooked: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", hooked.append)
+    monkeypatch.setattr(Shell, "connect", broken)
+    status, err = run_terminal()
+    assert status == ExitStatus.CONNECTION
+    assert err.strip() == "amishell: internal error: RuntimeError: a bug"
+    assert hooked == []  # nothing escaped the connecting thread

@@ -10,7 +10,8 @@ from prompt_toolkit.document import Document
 
 from amishell.catalog import Catalog, Param, load_offline
 from amishell.client import AMIClient
-from amishell.shell.completer import AMICompleter, LiveSources
+from amishell.shell.completer import AMICompleter
+from amishell.shell.sources import LiveSources
 from amishell.simulator import Simulator
 
 

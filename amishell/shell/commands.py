@@ -355,11 +355,11 @@ def _connect(shell: Shell, line: MetaLine) -> Result:
                      else "")
             return Problem(error + still)
         shell.sources.reset()
-        return Info(banner(shell))
+        return Info(shell.banner())
     error = shell.connect()
     if error is not None:
         return Problem(error)
-    return Info(banner(shell))
+    return Info(shell.banner())
 
 
 @command("reconnect", ".reconnect", "log in again to the same server")
@@ -429,19 +429,3 @@ def _quit(shell: Shell, line: MetaLine) -> Result:
     from .core import Quit
 
     return Quit()
-
-
-def banner(shell: Shell) -> list[str]:
-    info = shell.info
-    system = info.get("SystemName")
-    where = shell.target.address + (f" ({system})" if system else "")
-    count = len(shell.catalog)
-    source = "" if shell.catalog_live else " (offline catalogue)"
-    return [
-        f"Connected to {where}" + (" over TLS" if shell.target.tls else ""),
-        f"Asterisk {info.get('AsteriskVersion', 'unknown')}, AMI"
-        f" {info.get('AMIversion') or (shell.client.ami_version if shell.client else '?')},"
-        f" logged in as {shell.username}",
-        f"{count} actions available{source}. Type .help for help, Tab to complete,"
-        " Ctrl-D to quit.",
-    ]

@@ -155,19 +155,23 @@ def _home(env: Mapping[str, str]) -> str:
 
 def load_config(env: Mapping[str, str], path: str | None = None) -> Config:
     """The user's config merged over the defaults (no file is no error)."""
-    import tomllib
-
     path = path or config_path(env)
     try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            data = tomllib.load(f)
+        f = open(path, "rb")
     except FileNotFoundError:
         return Config()
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: {e}") from None
+    import tomllib  # only when there is a file: a bare start-up skips it
+
+    with f:
+        try:
+            st = os.fstat(f.fileno())
+            data = tomllib.load(f)
+        except OSError as e:
+            raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: {e}") from None
     cfg = Config(path=path)
     defaults = data.get("defaults", {})
     profiles = data.get("profiles", {})

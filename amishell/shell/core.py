@@ -20,12 +20,12 @@ from typing import IO, TYPE_CHECKING, Final, cast
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
-from .completer import LiveSources
 from .config import Target
 from .context import Context, ExitStatus, private_fd
 from .events import EventView
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
 from .render import Fragments, Info, Problem, Renderer, TableResult
+from .sources import LiveSources
 
 if TYPE_CHECKING:
     from ..client import ActionFuture, AMIClient
@@ -145,6 +145,23 @@ class Shell:
             self._redactor = (secret, _token_pattern(secret))
         return self._redactor[1].sub(MASK, text)
 
+    def banner(self) -> list[str]:
+        """What the shell says on connecting: where, which Asterisk, who."""
+        info = self.info
+        system = info.get("SystemName")
+        where = self.target.address + (f" ({system})" if system else "")
+        count = len(self.catalog)
+        source = "" if self.catalog_live else " (offline catalogue)"
+        client = self.client
+        return [
+            f"Connected to {where}" + (" over TLS" if self.target.tls else ""),
+            f"Asterisk {info.get('AsteriskVersion', 'unknown')}, AMI"
+            f" {info.get('AMIversion') or (client.ami_version if client else '?')},"
+            f" logged in as {self.username}",
+            f"{count} actions available{source}. Type .help for help, Tab to complete,"
+            " Ctrl-D to quit.",
+        ]
+
     # -- connection ---------------------------------------------------------------
     def server_key(self) -> str:
         return f"{self.target.address}/{self.info.get('AsteriskVersion', '?')}"
@@ -214,10 +231,17 @@ class Shell:
 
     def _after_login(self, client: AMIClient) -> None:
         client.ping(META_TIMEOUT)  # the toolbar shows the latency from the start
-        settings = client.submit({"Action": "CoreSettings"}).result(META_TIMEOUT)
+        # The rest asked all at once: one wait for the server, not one each.
+        asked = client.submit({"Action": "CoreSettings"})
+        listing = client.submit({"Action": "ListCommands"})
+        filters = [
+            client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex})
+            for regex in self.server_filters
+        ]
+        settings = asked.result(META_TIMEOUT)
         if not settings.is_error:
             self.info = {k: v for k, v in settings.headers if k.lower() != "actionid"}
-        listed = client.submit({"Action": "ListCommands"}).result(META_TIMEOUT)
+        listed = listing.result(META_TIMEOUT)
         try:
             self.catalog = Catalog.from_list_commands(listed, self.offline)
             self.catalog_live = len(self.catalog) > 0
@@ -225,10 +249,8 @@ class Shell:
             self.catalog, self.catalog_live = self.offline, False
         if not self.catalog_live:
             self.catalog = self.offline
-        for regex in self.server_filters:
-            client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex}).result(
-                META_TIMEOUT
-            )
+        for future in filters:
+            future.result(META_TIMEOUT)
 
     def _prefilter(self, frame: bytes) -> bool:
         """Count, unparsed, an event the view would not keep (a flood, a pause)."""

@@ -50,7 +50,7 @@ MASK = "********"
 _BLOCK_LINE = re.compile(r"^\s*([^\s:=]+)\s*:(.*)$")
 _ACTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _KEY = re.compile(r"^[A-Za-z0-9_().-]+$")
-_META_NAME = re.compile(r"^[a-z][a-z0-9_-]*$", re.IGNORECASE)
+_META_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
 #: First words of common Asterisk CLI commands (several are also action names).
