@@ -20,8 +20,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .message import Message
 
@@ -93,8 +92,7 @@ KINDS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(NamedTuple):
     """One action parameter (header)."""
 
     name: str
@@ -102,8 +100,7 @@ class Param:
     kind: str = "text"
 
 
-@dataclass(frozen=True, slots=True)
-class ActionSpec:
+class ActionSpec(NamedTuple):
     """One action: its canonical name, privilege classes and parameters.
 
     ``privileges`` is the class list as the server shows it (``("system",
@@ -179,7 +176,7 @@ class Catalog:
         if spec is None:
             spec = ActionSpec(name, (), "", params)
         else:
-            spec = replace(spec, params=params)
+            spec = spec._replace(params=params)
         actions = dict(self.actions)
         actions[spec.name] = spec
         return Catalog(actions)
@@ -205,7 +202,9 @@ class Catalog:
             privileges = _split_privileges(m.group(2))
             synopsis = m.group(1).strip()
             if known is not None:
-                specs.append(replace(known, name=key, privileges=privileges, synopsis=synopsis))
+                specs.append(
+                    known._replace(name=key, privileges=privileges, synopsis=synopsis)
+                )
             else:
                 specs.append(ActionSpec(key, privileges, synopsis, ()))
         return cls(specs)

@@ -48,7 +48,6 @@ def requests(names: list[str], catalog: Any, rng: random.Random) -> dict[str, li
 
 def padded(catalog: Any, size: int) -> Any:
     """``catalog`` with copies of its actions under new names, up to ``size`` actions."""
-    import dataclasses
 
     from amishell.catalog import Catalog
 
@@ -57,7 +56,7 @@ def padded(catalog: Any, size: int) -> Any:
     i = 0
     while len(specs) + len(extra) < size:
         spec = specs[i % len(specs)]
-        extra.append(dataclasses.replace(spec, name=f"{spec.name}X{i // len(specs) + 1}"))
+        extra.append(spec._replace(name=f"{spec.name}X{i // len(specs) + 1}"))
         i += 1
     return Catalog([*specs, *extra]) if extra else catalog
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import re
@@ -237,7 +236,7 @@ def test_parse_real_output_matches_catalogue(show_all: dict[str, list[str]]) -> 
         assert parse_manager_show(output) == spec.params, name
         doc = parse_manager_doc(output)
         assert doc is not None
-        assert dataclasses.replace(doc, synopsis=spec.synopsis) == spec, name
+        assert doc._replace(synopsis=spec.synopsis) == spec, name
 
 
 def test_parse_real_output_details(show_all: dict[str, list[str]]) -> None:
@@ -340,7 +339,7 @@ def test_render_an_action_without_details() -> None:
     lines = render_manager_show(bare)
     assert section(lines, "Syntax") == ["Action: Foo"]
     assert lines[lines.index("[Arguments]") + 1] == "Not available"
-    assert parse_manager_doc(lines) == dataclasses.replace(bare, module="builtin")
+    assert parse_manager_doc(lines) == bare._replace(module="builtin")
 
 
 # -- live refinements -----------------------------------------------------------

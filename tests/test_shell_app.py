@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -18,7 +19,7 @@ import amishell.client
 from amishell.client import AMIClient
 from amishell.message import Message
 from amishell.protocol import parse_frame
-from amishell.shell.app import InteractiveShell
+from amishell.shell.app import STYLE, InputColours, InteractiveShell
 from amishell.shell.config import Target
 from amishell.shell.context import Context
 from amishell.shell.core import Shell
@@ -517,3 +518,15 @@ def test_enter_never_waits_for_a_slow_completion(harness: Callable[..., Harness]
         assert not gate.is_set()  # answered while the completion still hung
     finally:
         gate.set()
+
+
+def test_input_colours_load_with_the_first_character() -> None:
+    """An empty prompt is drawn without the lexer (pygments loads for the first
+    character typed); then the line is coloured as the lexer says."""
+    colours = InputColours()
+    assert colours.lex_document(Document(""))(0) == []
+    assert colours.style is STYLE
+    line = colours.lex_document(Document(".help events /core show channels"))(0)
+    assert ("class:pygments.keyword", ".help") in line
+    attrs = colours.style.get_attrs_for_style_str("class:pygments.keyword")
+    assert attrs.bold  # the input palette is in use now

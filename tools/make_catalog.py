@@ -16,7 +16,6 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from amishell.catalog import (
@@ -194,7 +193,7 @@ def build() -> list[ActionSpec]:
             raise SystemExit(f"{spec.name}: write a synopsis for it in SYNOPSES")
         if _words(ours) in (_words(spec.synopsis), _words(live.synopsis)):
             raise SystemExit(f"{spec.name}: the synopsis must be our own words")
-        specs.append(replace(spec, synopsis=ours))
+        specs.append(spec._replace(synopsis=ours))
     names = {s.name for s in specs}
     if names != set(listed.actions):
         raise SystemExit(f"actions differ: {sorted(names ^ set(listed.actions))}")

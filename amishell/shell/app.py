@@ -24,22 +24,28 @@ from typing import Any, TypeVar
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import History
 from prompt_toolkit.input import Input
 from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.key_binding import KeyPress
 from prompt_toolkit.keys import Keys
-from prompt_toolkit.lexers import PygmentsLexer
+from prompt_toolkit.lexers import Lexer, PygmentsLexer
 from prompt_toolkit.output import Output
-from prompt_toolkit.styles import Style, merge_styles, style_from_pygments_dict
+from prompt_toolkit.styles import (
+    BaseStyle,
+    DynamicStyle,
+    Style,
+    merge_styles,
+    style_from_pygments_dict,
+)
 
 from ..message import Message
 from .completer import AMICompleter, BackgroundCompleter
 from .context import Context, ExitStatus
 from .core import Pending, Quit, Shell
 from .keys import SecretMask, make_bindings
-from .lexer import PT_STYLE, InputLexer
 from .lineparse import InputError, Item, MetaLine, parse
 from .render import Fragments, to_ansi, to_plain
 from .toolbar import make_toolbar
@@ -63,6 +69,26 @@ STYLE = Style.from_dict(
 )
 
 
+class InputColours(Lexer):
+    """The input line's lexer and colours, loaded (with pygments) for the first
+    character typed: an empty prompt needs neither, so it is up sooner."""
+
+    def __init__(self) -> None:
+        self._lexer: Lexer | None = None
+        #: The style to draw with (see :class:`DynamicStyle`).
+        self.style: BaseStyle = STYLE
+
+    def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
+        if self._lexer is None:
+            if not document.text:
+                return lambda lineno: []
+            from .lexer import PT_STYLE, InputLexer
+
+            self._lexer = PygmentsLexer(InputLexer)
+            self.style = merge_styles([style_from_pygments_dict(PT_STYLE), STYLE])
+        return self._lexer.lex_document(document)
+
+
 class InteractiveShell:
     def __init__(
         self,
@@ -84,17 +110,18 @@ class InteractiveShell:
         self._abandoned: dict[str, Pending] = {}
         self._output = asyncio.Lock()
         self.completer = BackgroundCompleter(AMICompleter(shell.sources))
+        colours = InputColours()
         self.session: PromptSession[str] = PromptSession(
             message=self._prompt,
             multiline=True,
             prompt_continuation=self._continuation,
-            lexer=PygmentsLexer(InputLexer),
+            lexer=colours,
             completer=self.completer,
             complete_while_typing=True,
             auto_suggest=AutoSuggestFromHistory(),
             history=history,
             bottom_toolbar=make_toolbar(shell),
-            style=merge_styles([style_from_pygments_dict(PT_STYLE), STYLE]),
+            style=DynamicStyle(lambda: colours.style),
             include_default_pygments_style=False,
             key_bindings=make_bindings(),
             input_processors=[SecretMask()],
