@@ -324,8 +324,12 @@ def main() -> None:
             group = [c for c in cases if c.bench == bench]
             # Memory is long: once. Start-up is short and moves by tens of
             # milliseconds from one launch to the next: three times as many.
-            # A round trip moves by 10-30 % from one run to the next: twice.
-            rounds = {"memory": 1, "startup": 3 * reps, "ping": 2 * reps}.get(bench, reps)
+            # Parsing and round trips move by 10-30 % from one run to the next
+            # (the parser's margin is thin): twice.
+            twice = 2 * reps
+            rounds = {"memory": 1, "startup": 3 * reps, "ping": twice, "parser": twice}.get(
+                bench, reps
+            )
             if bench == "startup":
                 for case in group:  # untimed: fills the bytecode cache for both alike
                     run_case(case, servers, args.timeout)
