@@ -291,7 +291,7 @@ def main() -> None:
     p.add_argument("--peers", default=",".join(PEERS),
                    help="comma-separated clients to measure (default all; raw = the baseline;"
                    " asterisk-ami or asterisk_ami)")
-    p.add_argument("--reps", type=int, default=None, help="repetitions (default 5, quick 1)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions (default 10, quick 1)")
     p.add_argument("--messages", type=int, default=200_000, help="parser: messages (200,000)")
     p.add_argument("--events", type=int, default=100_000, help="drain: events (100,000)")
     p.add_argument("--pings", type=int, default=5000, help="ping: round trips (5,000)")
@@ -311,7 +311,7 @@ def main() -> None:
         p.error(f"unknown peer(s): {', '.join(sorted(unknown))}; choose from {', '.join(PEERS)}")
     if "raw" not in args.peers:
         args.peers.append("raw")  # the ratios need the baseline
-    reps = args.reps or (1 if args.quick else 5)
+    reps = args.reps or (1 if args.quick else 10)
 
     cases = plan(args)
     info = machine()
@@ -323,13 +323,8 @@ def main() -> None:
         for bench in args.only:
             group = [c for c in cases if c.bench == bench]
             # Memory is long: once. Start-up is short and moves by tens of
-            # milliseconds from one launch to the next: three times as many.
-            # Parsing and round trips move by 10-30 % from one run to the next
-            # (the parser's margin is thin): twice.
-            twice = 2 * reps
-            rounds = {"memory": 1, "startup": 3 * reps, "ping": twice, "parser": twice}.get(
-                bench, reps
-            )
+            # milliseconds from one launch to the next: twice as many.
+            rounds = {"memory": 1, "startup": 2 * reps}.get(bench, reps)
             if bench == "startup":
                 for case in group:  # untimed: fills the bytecode cache for both alike
                     run_case(case, servers, args.timeout)
