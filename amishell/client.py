@@ -705,14 +705,17 @@ class AMIClient:
             return None
         head, action = known
         action_id = str(next(self._ids))
-        key = action_id.encode()
+        line = b"ActionID: " + action_id.encode()
         sent = time.monotonic()
         try:
-            transport.sendall(b"%sActionID: %s\r\n\r\n" % (head, key))
+            transport.sendall(head + line + b"\r\n\r\n")
         except OSError as exc:
             future = self._enroll_sent(action_id, action, headers, sent)
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
             return future
+        # Its response's ActionID line is looked up like the others (entered
+        # while the server answers), then forgotten.
+        header_cache[line] = ("ActionID", action_id)
         try:
             data = transport.lead_recv(self.timeout if self.timeout < LEAD_SLICE else LEAD_SLICE)
         except (OSError, ssl.SSLError, ValueError) as exc:
@@ -725,6 +728,7 @@ class AMIClient:
         if data:
             reply = self._response_alone(data, action_id)
             if reply is not None:
+                header_cache.pop(line, None)  # (unless a full cache was emptied meanwhile)
                 return reply
         future = self._enroll_sent(action_id, action, headers, sent)
         if data is not None:
@@ -737,7 +741,9 @@ class AMIClient:
         """``data`` (read by a thread in ``action()``) parsed, when it is one
         whole response to ``action_id`` and nothing else, the framer holding
         nothing before it; None when in doubt (it then goes the general way).
-        What framing and routing would conclude, found quickly.
+        What framing and routing would conclude, found quickly. The caller
+        has entered the ActionID line in the line cache (else it is parsed
+        the slower way) and takes it out again.
         """
         framer = self._framer
         if not (
@@ -750,13 +756,9 @@ class AMIClient:
             and data.lower().find(b"\neventlist:") < 0  # (routing would collect a list)
         ):
             return None
-        # Its ActionID line is looked up like the others, then forgotten.
-        line = b"ActionID: " + action_id.encode()
-        header_cache[line] = ("ActionID", action_id)
         # Plain lines only: no empty line (so one message), no bare CR or LF
         # (so framed as it ends), not legacy output, one ActionID.
         reply = parse_plain(data[:-4])
-        header_cache.pop(line, None)  # (unless a full cache was emptied meanwhile)
         if reply is None or reply.get("ActionID") != action_id:
             return None
         self.last_received = time.monotonic()
@@ -897,6 +899,7 @@ class AMIClient:
                         return
                 elif (reply := self._response_alone(data, future.action_id)) is not None:
                     # The common case: the read is our response and nothing else.
+                    header_cache.pop(b"ActionID: " + key, None)  # entered by _enroll
                     self._pending.pop(key, None)
                     future._response = reply.raw
                     future._set(reply)
