@@ -445,8 +445,13 @@ class AMIClient:
 
     def _open(self) -> Transport:
         where = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        # A name in ASCII goes as bytes (getaddrinfo takes both): a str would
+        # load the IDNA codec, milliseconds of every start-up, to encode it the same.
+        host: str | bytes = self.host.encode() if self.host.isascii() else self.host
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            sock = socket.create_connection(
+                (host, self.port), timeout=self.timeout  # type: ignore[arg-type]
+            )
         except TimeoutError:
             raise _ConnectFailed(f"Connection failed: timed out connecting to {where}") from None
         except OSError as exc:

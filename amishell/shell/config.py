@@ -30,7 +30,6 @@ import shlex
 import stat
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from .context import Context
@@ -71,36 +70,70 @@ class ConfigError(Exception):
     """The config file or a secret source cannot be used; the text says why."""
 
 
-@dataclass
 class Target:
-    """Where to connect and how; built from the command line, a profile and defaults."""
+    """Where to connect and how; built from the command line, a profile and defaults.
 
-    host: str = "localhost"
-    port: int = DEFAULT_PORT
-    username: str | None = None
-    tls: bool = False
-    tls_insecure: bool = False
-    md5: bool = False
-    profile: str | None = None
-    format: str = "pretty"
-    pager: str = "auto"
-    pager_command: str = "less -R -F -X"
-    keepalive: float = 20.0
-    reconnect: bool = True
-    reconnect_max: float = 30.0
-    timeout: float = 30.0
-    events: str | None = None
-    event_filter: str = ""
-    event_display: str = "on"
-    history: bool = True
-    #: Where the secret comes from (never the secret itself, except ``secret``).
-    secret_command: str | None = None
-    secret_file: str | None = None
-    secret: str | None = field(default=None, repr=False)
+    Every setting is a keyword: ``Target(host="pbx", username="admin")``.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "localhost",
+        port: int = DEFAULT_PORT,
+        username: str | None = None,
+        tls: bool = False,
+        tls_insecure: bool = False,
+        md5: bool = False,
+        profile: str | None = None,
+        format: str = "pretty",
+        pager: str = "auto",
+        pager_command: str = "less -R -F -X",
+        keepalive: float = 20.0,
+        reconnect: bool = True,
+        reconnect_max: float = 30.0,
+        timeout: float = 30.0,
+        events: str | None = None,
+        event_filter: str = "",
+        event_display: str = "on",
+        history: bool = True,
+        secret_command: str | None = None,
+        secret_file: str | None = None,
+        secret: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.username = username
+        self.tls = tls
+        self.tls_insecure = tls_insecure
+        self.md5 = md5
+        self.profile = profile
+        self.format = format
+        self.pager = pager
+        self.pager_command = pager_command
+        self.keepalive = keepalive
+        self.reconnect = reconnect
+        self.reconnect_max = reconnect_max
+        self.timeout = timeout
+        self.events = events
+        self.event_filter = event_filter
+        self.event_display = event_display
+        self.history = history
+        #: Where the secret comes from (never the secret itself, except ``secret``).
+        self.secret_command = secret_command
+        self.secret_file = secret_file
+        self.secret = secret
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Target):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in TARGET_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "secret"
+            f"{name}={getattr(self, name)!r}" for name in TARGET_FIELDS if name != "secret"
         )
         return f"Target({shown})"
 
@@ -110,11 +143,24 @@ class Target:
         return f"{host}:{self.port}"
 
 
-@dataclass
+#: The settings of a :class:`Target`, in order.
+TARGET_FIELDS: Final = Target.__init__.__code__.co_varnames[
+    1 : 1 + Target.__init__.__code__.co_kwonlyargcount
+]
+
+
 class Config:
-    path: str | None = None
-    defaults: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The config file: its defaults and profiles."""
+
+    def __init__(
+        self,
+        path: str | None = None,
+        defaults: dict[str, Any] | None = None,
+        profiles: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.path = path
+        self.defaults: dict[str, Any] = dict(DEFAULTS) if defaults is None else defaults
+        self.profiles: dict[str, dict[str, Any]] = {} if profiles is None else profiles
 
     def __repr__(self) -> str:
         return f"Config(path={self.path!r}, profiles={sorted(self.profiles)})"
@@ -131,9 +177,9 @@ class Config:
             values["host"] = host
             if port is not None:
                 values["port"] = port
-        for f in fields(Target):
-            if f.name in values and f.name != "profile":
-                setattr(t, f.name, values[f.name])
+        for name in TARGET_FIELDS:
+            if name in values and name != "profile":
+                setattr(t, name, values[name])
         if "port" not in values and t.tls:
             t.port = DEFAULT_TLS_PORT
         return t

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TextIO
 
@@ -26,20 +25,30 @@ class ExitStatus(IntEnum):
     INTERNAL = 70
 
 
-def _default_env() -> Mapping[str, str]:
-    return dict(os.environ)
-
-
-@dataclass
 class Context:
-    """The process's standard streams and environment, replaceable in tests."""
+    """The process's standard streams and environment, replaceable in tests.
 
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    env: Mapping[str, str] = field(default_factory=_default_env)
-    #: Where to ask for a secret without echo; None means the controlling terminal.
-    tty_path: str | None = "/dev/tty"
+    By default the process's own: ``sys.stdin``, ``sys.stdout``, ``sys.stderr``
+    (as they are when the context is made) and a copy of ``os.environ``.
+    """
+
+    def __init__(
+        self,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        env: Mapping[str, str] | None = None,
+        tty_path: str | None = "/dev/tty",
+    ) -> None:
+        self.stdin: TextIO = sys.stdin if stdin is None else stdin
+        self.stdout: TextIO = sys.stdout if stdout is None else stdout
+        self.stderr: TextIO = sys.stderr if stderr is None else stderr
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        #: Where to ask for a secret without echo; None means the controlling terminal.
+        self.tty_path = tty_path
+
+    def __repr__(self) -> str:
+        return f"Context(stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r})"
 
     @property
     def stdin_isatty(self) -> bool:

@@ -15,8 +15,7 @@ import re
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Final, cast
+from typing import IO, TYPE_CHECKING, Final, NamedTuple, cast
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
@@ -40,16 +39,24 @@ SHELL_QUEUE_BYTES = 64 << 20
 META_TIMEOUT: Final = 10.0
 
 
-@dataclass
 class Quit:
     """Leave the shell."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Quit)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "Quit()"
 
 
 Result = Info | Problem | TableResult | Quit
 
 
-@dataclass
-class Pending:
+class Pending(NamedTuple):
     """An action on its way: wait for ``future``, then :meth:`Shell.finish`."""
 
     future: ActionFuture
@@ -397,7 +404,7 @@ class Shell:
         if low == "logoff":
             from .commands import run_meta
 
-            return run_meta(self, MetaLine("disconnect"))
+            return run_meta(self, MetaLine("disconnect", []))
         fields = [(k, v) for k, v in item.fields if k.lower() != "actionid"]
         note = ""
         if len(fields) != len(item.fields):

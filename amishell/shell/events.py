@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import IO, Final
 
 from ..message import Message
@@ -172,14 +171,24 @@ class EventLog:
         return f"EventLog({self.path!r}, written={self.written})"
 
 
-@dataclass
 class Batch:
     """What one display tick shows."""
 
-    events: list[tuple[float, Message]] = field(default_factory=list)
-    #: Events that arrived but are not shown in this batch (flood, pause, overflow).
-    not_shown: int = 0
-    notices: list[Fragments] = field(default_factory=list)
+    __slots__ = ("events", "not_shown", "notices")
+
+    def __init__(
+        self,
+        events: list[tuple[float, Message]],
+        not_shown: int = 0,
+        notices: list[Fragments] | None = None,
+    ) -> None:
+        self.events = events
+        #: Events that arrived but are not shown in this batch (flood, pause, overflow).
+        self.not_shown = not_shown
+        self.notices: list[Fragments] = [] if notices is None else notices
+
+    def __repr__(self) -> str:
+        return f"Batch({len(self.events)} events, not_shown={self.not_shown})"
 
     def __bool__(self) -> bool:
         return bool(self.events or self.not_shown or self.notices)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from ..message import Message
 from ..protocol import format_pairs
@@ -61,28 +60,25 @@ _CHANNEL_IDS: Final = frozenset({"uniqueid", "linkedid"})
 _MAX_CELL: Final = 40
 
 
-@dataclass
-class Info:
+class Info(NamedTuple):
     """Plain lines from a meta command (``.help``, ``.events``)."""
 
-    lines: list[str] = field(default_factory=list)
+    lines: list[str]
     #: Style for every line ("" plain, "warn", "dim", ...).
     style: str = ""
 
 
-@dataclass
-class Problem:
+class Problem(NamedTuple):
     """Something the user should fix; shown as one ``error:`` line."""
 
     text: str
 
 
-@dataclass
-class TableResult:
+class TableResult(NamedTuple):
     headers: list[str]
     rows: list[list[str]]
     #: Lines before the table and after it.
-    title: list[str] = field(default_factory=list)
+    title: Sequence[str] = ()
     caption: str = ""
 
 
