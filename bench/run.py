@@ -322,9 +322,11 @@ def main() -> None:
     try:
         for bench in args.only:
             group = [c for c in cases if c.bench == bench]
-            # Memory is long: once. Start-up is short and moves by tens of
-            # milliseconds from one launch to the next: twice as many.
-            rounds = {"memory": 1, "startup": 2 * reps}.get(bench, reps)
+            # Memory is long: once. Start-up and parsing are short, and a run
+            # lands on a fast or a slow moment of this machine's cores (one
+            # in four to one in three runs of the same code is 1.3-1.6x
+            # slower): more runs, so that the medians hold still.
+            rounds = {"memory": 1, "startup": 3 * reps, "parser": 2 * reps}.get(bench, reps)
             if bench == "startup":
                 for case in group:  # untimed: fills the bytecode cache for both alike
                     run_case(case, servers, args.timeout)
