@@ -143,7 +143,8 @@ class Target:
         return f"{host}:{self.port}"
 
 
-#: The settings of a :class:`Target`, in order.
+#: The settings of a :class:`Target`, in order: the keyword parameters of its
+#: ``__init__``, read from its code so that the two never differ.
 TARGET_FIELDS: Final = Target.__init__.__code__.co_varnames[
     1 : 1 + Target.__init__.__code__.co_kwonlyargcount
 ]

@@ -47,8 +47,6 @@ class Quit:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Quit)
 
-    __hash__ = object.__hash__
-
     def __repr__(self) -> str:
         return "Quit()"
 
