@@ -231,7 +231,7 @@ class ActionFuture:
         if self._collecting:
             msg.events = [parse_frame(f) for f in self._items]
             msg.complete = parse_frame(self._complete) if self._complete else None
-        header_cache.pop(b"ActionID: " + self._key, None)  # entered by _enroll
+        header_cache.pop("ActionID: " + self.action_id, None)  # entered by _enroll
         with _state:  # two threads may build at once: both return the first
             if self._message is None:
                 self._message = msg
@@ -661,7 +661,7 @@ class AMIClient:
         )
         # Its response's ActionID line (and its list items') is then found in
         # the line cache; ActionFuture._build takes it out again.
-        header_cache[b"ActionID: " + future._key] = ("ActionID", action_id)
+        header_cache["ActionID: " + action_id] = ("ActionID", action_id)
         self._pending[future._key] = future
         if not self._connected:  # dropped before registering
             self._pending.pop(future._key, None)
@@ -720,7 +720,8 @@ class AMIClient:
             return future
         # Its response's ActionID line is looked up like the others (entered
         # while the server answers), then forgotten.
-        header_cache[line] = ("ActionID", action_id)
+        cached = "ActionID: " + action_id
+        header_cache[cached] = ("ActionID", action_id)
         try:
             data = transport.lead_recv(self.timeout if self.timeout < LEAD_SLICE else LEAD_SLICE)
         except (OSError, ssl.SSLError, ValueError) as exc:
@@ -733,7 +734,7 @@ class AMIClient:
         if data:
             reply = self._response_alone(data, action_id)
             if reply is not None:
-                header_cache.pop(line, None)  # (unless a full cache was emptied meanwhile)
+                header_cache.pop(cached, None)  # (unless a full cache was emptied meanwhile)
                 return reply
         future = self._enroll_sent(action_id, action, headers, sent)
         if data is not None:
@@ -904,7 +905,7 @@ class AMIClient:
                         return
                 elif (reply := self._response_alone(data, future.action_id)) is not None:
                     # The common case: the read is our response and nothing else.
-                    header_cache.pop(b"ActionID: " + key, None)  # entered by _enroll
+                    header_cache.pop("ActionID: " + future.action_id, None)  # entered by _enroll
                     self._pending.pop(key, None)
                     future._response = reply.raw
                     future._set(reply)

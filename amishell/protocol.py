@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from operator import itemgetter
+from sys import intern
 from typing import Any, Final
 
 from .message import Message
@@ -317,41 +318,56 @@ class _Unfit(Exception):
     """A line the line cache does not take: the message is parsed the slow way."""
 
 
-class HeaderCache(dict[bytes, tuple[str, str]]):
-    """Header lines already parsed: ``b"Key: value"`` -> ``("Key", "value")``.
+#: Header names seen on plain lines, each kept as one (interned) string; a line
+#: whose name is here needs fewer checks the first time it is seen.
+_NAMES: dict[str, str] = {}
+#: Names whose lines are always checked in full: a legacy ``Response: Follows``,
+#: ``Output`` (its value keeps its indentation), lines never the same twice.
+_CHECKED: Final = frozenset({"Response", "Output", "Timestamp", "ActionID"})
+_PADDING: Final = frozenset({" ", "\t"})
+
+
+class HeaderCache(dict[str, tuple[str, str]]):
+    """Header lines already parsed: ``"Key: value"`` -> ``("Key", "value")``.
 
     A PBX repeats most of its header lines (``Privilege: call,all``,
     ``ChannelStateDesc: Up``, the same channel in every event of a call), so
     :func:`parse_frame` looks each line up here and splits only the lines it
     has not seen. Only plain lines are kept: ``Key: value`` with one space, a
     key without a colon, a value that does not start with a space or a tab
-    (``Output`` lines keep their indentation), no stray CR or LF, valid UTF-8.
-    Any other line sends its message to the exact, slower parser, so the cache
-    never changes a result. At most :attr:`limit` lines are kept: when full,
-    it starts again empty.
+    (``Output`` lines keep their indentation), no stray CR or LF. Any other
+    line sends its message to the exact, slower parser, so the cache never
+    changes a result. At most :attr:`limit` lines are kept: when full, it
+    starts again empty.
     """
 
     limit = 4096
 
-    def __missing__(self, raw: bytes) -> tuple[str, str]:
-        if raw.startswith(b"Timestamp: "):
-            # In every Ping response (and every event, with timestampevents):
-            # never the same twice, so never kept, and told apart quickly.
-            stamp = raw[11:]
-            if stamp.replace(b".", b"", 1).isdigit():
-                return ("Timestamp", stamp.decode())
-        try:
-            line = raw.decode()
-        except UnicodeDecodeError:
-            raise _Unfit from None
+    def __missing__(self, line: str) -> tuple[str, str]:
         key, sep, value = line.partition(": ")
+        name = _NAMES.get(key)
+        if (
+            name is not None  # (so the key is plain: no colon, CR or LF)
+            and sep
+            and value[:1] not in _PADDING
+            and "\n" not in value
+            and "\r" not in value
+        ):
+            if len(self) >= self.limit:
+                self.clear()
+            pair = self[line] = (name, value)
+            return pair
+        return self._learn(line, key, sep, value)
+
+    def _learn(self, line: str, key: str, sep: str, value: str) -> tuple[str, str]:
+        """A line whose header name is new (or always checked): every check."""
         if (
             not sep
             or not key
             or ":" in key
             or "\n" in line
             or "\r" in line
-            or (value[:1] in (" ", "\t") and key != "Output")
+            or (value[:1] in _PADDING and key != "Output")
             or (key == "Response" and value.rstrip() == "Follows")
         ):
             raise _Unfit
@@ -359,9 +375,13 @@ class HeaderCache(dict[bytes, tuple[str, str]]):
             # Never the same twice (each action has its own ActionID, whose
             # line the client enters itself while the action waits): not kept.
             return (key, value)
+        if key in _CHECKED:
+            key = intern(key)
+        elif len(_NAMES) < self.limit:
+            key = _NAMES.setdefault(key, intern(key))
         if len(self) >= self.limit:
             self.clear()
-        pair = self[raw] = (key, value)
+        pair = self[line] = (key, value)
         return pair
 
 
@@ -375,11 +395,12 @@ def parse_frame(frame: bytes) -> Message:
     m = parse_plain(frame)
     if m is not None:
         return m
+    text = decode(frame)
     try:
         # Every line plain and a key repeated: the pairs are right as they are.
-        return Message(list(map(_lookup, frame.split(b"\r\n"))), raw=frame)
+        return Message(list(map(_lookup, text.split("\r\n"))), raw=frame)
     except _Unfit:
-        return _parse_slow(frame, decode(frame))
+        return _parse_slow(frame, text)
 
 
 def cut_bare_lf(frame: bytes) -> list[bytes] | None:
@@ -396,11 +417,14 @@ def cut_bare_lf(frame: bytes) -> list[bytes] | None:
 def parse_plain(frame: bytes) -> Message | None:
     """:func:`parse_frame` for a frame of plain lines only, else None.
 
-    Plain: every line a ``Key: value`` line :class:`HeaderCache` would keep, so
-    no empty line, no bare CR or LF and no legacy output in the frame; no key
-    twice.
+    Plain: valid UTF-8, every line a ``Key: value`` line :class:`HeaderCache`
+    would keep, so no empty line, no bare CR or LF and no legacy output in the
+    frame; no key twice.
     """
-    lines = frame.split(b"\r\n")
+    try:
+        lines = frame.decode().split("\r\n")
+    except UnicodeDecodeError:
+        return None
     m = _new_message(Message)
     try:
         _update(m, map(_lookup, lines))
@@ -490,10 +514,11 @@ class Parser:
     def _feed_plain(self, data: bytes) -> bool:
         """The common case in one pass: CRLF lines only, no legacy output.
 
-        Splits the buffer into lines once and parses each message's lines
-        through the header-line cache; the messages' ``raw`` bytes are
-        rebuilt from their lines when asked for. Returns False, having
-        changed nothing, when the framer must do it (anything unusual).
+        Decodes the complete messages of the buffer at once, splits them and
+        parses each message's lines through the header-line cache; the
+        messages' ``raw`` bytes are rebuilt from their lines when asked for.
+        Returns False, having changed nothing, when the framer must do it
+        (anything unusual).
         """
         framer = self._framer
         tail = framer._tail
@@ -509,43 +534,37 @@ class Parser:
         # raises and clears a TypeError, which costs more than the search.)
         if buf.find(_LEGACY_START) >= 0:
             return False
-        lines = buf.split(b"\r\n")
         cut = buf.rfind(b"\r\n\r\n")
-        if cut < 0:
+        if cut <= 0:
             return False
         tail = buf[cut + 4 :]
-        crlf = tail.count(b"\r\n")
-        if tail.count(b"\n") != crlf:
+        if tail.count(b"\n") != tail.count(b"\r\n"):
             return False  # a bare LF in the unfinished part: it may end a message now
-        # lines == (lines before the cut) + [b""] + (lines of the tail)
-        end = len(lines) - crlf - 1
+        try:
+            text = buf[:cut].decode()
+        except UnicodeDecodeError:
+            return False  # (the framer's way decodes each message on its own)
         pending = self._pending
         before = len(pending)
         append = pending.append
-        index = lines.index
-        pos = 0
-        while pos < end:
-            stop = index(b"", pos)
-            if stop == pos:
-                pos += 1
-                continue
-            run = lines[pos:stop]
+        for frame in text.split("\r\n\r\n"):
+            lines = frame.split("\r\n")
             m = _new_message(Message)
             try:
-                _update(m, map(_lookup, run))
+                _update(m, map(_lookup, lines))
             except _Unfit:
-                if any(line.find(b"\n") >= 0 for line in run):
-                    # A bare LF (never in a cached line) may end a message
-                    # where this way does not look: undo, the framer does it.
+                if not lines[0] or frame.count("\n") != len(lines) - 1:
+                    # Empty lines between messages, or a bare LF (which may
+                    # end a message where this way does not look): undo, the
+                    # framer does it.
                     del pending[before:]
                     return False
-                frame = b"\r\n".join(run)
-                m = _parse_slow(frame, decode(frame))
+                raw = frame.encode()
+                m = _parse_slow(raw, frame)
             else:
-                if len(m) != stop - pos:
-                    m = Message(list(map(_lookup, run)), raw=b"\r\n".join(run))
+                if len(m) != len(lines):
+                    m = Message(list(map(_lookup, lines)), raw=frame.encode())
             append(m)
-            pos = stop + 1
         framer._tail = tail
         if len(tail) > framer.max_message_size:
             framer._overflow()

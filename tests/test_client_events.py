@@ -535,7 +535,7 @@ def test_the_line_cache_keeps_no_actionid_line(pool) -> None:
     client.send_action(Action="Ping")
     assert client.read_response(timeout=T) is not None
     assert client.action(Action="Ping", Extra="x")["Ping"] == "Pong"
-    assert [line for line in header_cache if line.startswith(b"ActionID")] == []
+    assert [line for line in header_cache if line.startswith("ActionID")] == []
 
 
 def test_silent_server_times_out(pool) -> None:
