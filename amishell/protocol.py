@@ -345,22 +345,25 @@ class HeaderCache(dict[str, tuple[str, str]]):
 
     def __missing__(self, line: str) -> tuple[str, str]:
         key, sep, value = line.partition(": ")
-        name = _NAMES.get(key)
-        if (
-            name is not None  # (so the key is plain: no colon, CR or LF)
-            and sep
-            and value[:1] not in _PADDING
-            and "\n" not in value
-            and "\r" not in value
-        ):
-            if len(self) >= self.limit:
-                self.clear()
-            pair = self[line] = (name, value)
-            return pair
+        if sep and value[:1] not in _PADDING and "\n" not in value and "\r" not in value:
+            name = _NAMES.get(key)
+            if name is not None:  # (so the key is plain: no colon, CR or LF)
+                if len(self) >= self.limit:
+                    self.clear()
+                pair = self[line] = (name, value)
+                return pair
+            # Never the same twice, so never kept: the Timestamp of every Ping
+            # response (and of every event, with timestampevents), an
+            # ActionID the client did not enter itself while its action waits.
+            if key == "Timestamp":
+                return ("Timestamp", value)
+            if key == "ActionID":
+                return ("ActionID", value)
         return self._learn(line, key, sep, value)
 
     def _learn(self, line: str, key: str, sep: str, value: str) -> tuple[str, str]:
-        """A line whose header name is new (or always checked): every check."""
+        """A line whose header name is new (or always checked), or that is not
+        plain: every check, and the name learnt."""
         if (
             not sep
             or not key
@@ -372,9 +375,7 @@ class HeaderCache(dict[str, tuple[str, str]]):
         ):
             raise _Unfit
         if key == "Timestamp" or key == "ActionID":
-            # Never the same twice (each action has its own ActionID, whose
-            # line the client enters itself while the action waits): not kept.
-            return (key, value)
+            return (key, value)  # (as above)
         if key in _CHECKED:
             key = intern(key)
         elif len(_NAMES) < self.limit:
@@ -553,7 +554,7 @@ class Parser:
             try:
                 _update(m, map(_lookup, lines))
             except _Unfit:
-                if not lines[0] or frame.count("\n") != len(lines) - 1:
+                if not lines[0] or not lines[-1] or frame.count("\n") != len(lines) - 1:
                     # Empty lines between messages, or a bare LF (which may
                     # end a message where this way does not look): undo, the
                     # framer does it.

@@ -722,6 +722,23 @@ def test_property_parser_gives_what_the_framer_and_exact_parser_give(
 
 
 @pytest.mark.parametrize(
+    "stream",
+    [
+        b"Event: A\r\n\r\n\r\n",
+        b"Event: A\r\n\r\n\r\n\r\nEvent: B\r\n\r\n",
+        b"\r\n\r\nEvent: A\r\n\r\n",
+        b"\n\x00\r\n\r\n\r\n",
+        b"Event: A\r\nX: 1\r\n\r\n\r\nEvent: B\nY: 2\r\n\r\n",
+    ],
+)
+def test_empty_lines_between_messages_whole_or_byte_by_byte(stream: bytes) -> None:
+    want = [exact(f) for f in Framer().feed(stream)]
+    for chunks in ([stream], one_byte(stream)):
+        got = [e for e in feed(chunks, greeting=False) if isinstance(e, Message)]
+        assert [(m, m.headers, m.raw) for m in got] == [(m, m.headers, m.raw) for m in want]
+
+
+@pytest.mark.parametrize(
     "line",
     [b"Known:  two spaces", b"Known: \ttab", b"Known: bare\rcr", b"Known: bare\nlf",
      b"Known:no-space", b"Known", b"Known:: colon"],
