@@ -322,8 +322,9 @@ class _Unfit(Exception):
 #: whose name is here needs fewer checks the first time it is seen.
 _NAMES: dict[str, str] = {}
 #: Names whose lines are always checked in full: a legacy ``Response: Follows``,
-#: ``Output`` (its value keeps its indentation), lines never the same twice.
-_CHECKED: Final = frozenset({"Response", "Output", "Timestamp", "ActionID"})
+#: ``Output`` (its value keeps its indentation). (Timestamp and ActionID lines
+#: never reach the full checks as plain lines: ``__missing__`` returns them.)
+_CHECKED: Final = frozenset({"Response", "Output"})
 _PADDING: Final = frozenset({" ", "\t"})
 
 
@@ -374,8 +375,6 @@ class HeaderCache(dict[str, tuple[str, str]]):
             or (key == "Response" and value.rstrip() == "Follows")
         ):
             raise _Unfit
-        if key == "Timestamp" or key == "ActionID":
-            return (key, value)  # (as above)
         if key in _CHECKED:
             key = intern(key)
         elif len(_NAMES) < self.limit:
