@@ -35,6 +35,7 @@ from operator import call as _call
 from types import TracebackType
 from typing import IO, Any
 
+from .errors import AMIError
 from .message import Message
 from .protocol import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -72,10 +73,6 @@ _LINGER_MAX = 0.016
 _state = _allocate_lock()
 
 EventCallback = Callable[[Message], object]
-
-
-class AMIError(Exception):
-    """Raised by ``with AMIClient(...)`` when connecting fails."""
 
 
 def _error(text: str, action_id: str | None = None) -> Message:

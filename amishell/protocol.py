@@ -22,6 +22,7 @@ from operator import itemgetter
 from sys import intern
 from typing import Any, Final
 
+from .errors import LocalProtocolError, ProtocolError
 from .message import Message
 
 __all__ = [
@@ -56,17 +57,6 @@ MAX_GREETING_LENGTH: Final = 4096
 _BIG: Final = 65536
 LEGACY_END: Final = b"--END COMMAND--"
 _LEGACY_START: Final = b"Response: Follows"
-
-
-class ProtocolError(Exception):
-    """The peer broke the protocol (an oversized message, a bad greeting)."""
-
-    #: The ActionID of the message concerned, when it could be read.
-    action_id: str | None = None
-
-
-class LocalProtocolError(ValueError):
-    """We were asked to send something the protocol cannot carry."""
 
 
 class Greeting(str):

@@ -329,27 +329,3 @@ def test_interactive_connect_failures_are_one_line(
     assert status == ExitStatus.CONNECTION
     assert err.strip() == "amishell: internal error: RuntimeError: a bug"
     assert hooked == []  # nothing escaped the connecting thread
-
-
-def test_the_way_to_the_prompt_loads_no_module_it_does_without(sim: Simulator) -> None:
-    """What every interactive start imports and does before the prompt (the
-    shell's modules, a connection to an ASCII host) loads none of the modules
-    it has no use for there: they cost start-up time for nothing."""
-    import subprocess
-    import sys
-
-    host, port = sim.address
-    code = (
-        "import sys\n"
-        "import amishell.__main__, amishell.shell.core, amishell.shell.app\n"
-        "from amishell.client import AMIClient\n"
-        f"c = AMIClient('admin', 's3cret-admin', {host!r}, {port})\n"
-        "assert c.connect(), c.error\n"
-        "c.close()\n"
-        "unwanted = ('dataclasses', 'encodings.idna', 'tomllib', 'pygments')\n"
-        "print(sorted(m for m in unwanted if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
