@@ -14,6 +14,7 @@ import os
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Final, NamedTuple, cast
 
@@ -21,6 +22,7 @@ from ..catalog import Catalog, load_offline
 from ..message import Message
 from .config import Target
 from .context import Context, ExitStatus, private_fd
+from .eventhistory import DEFAULT_EVENTS, EventHistory
 from .events import EventView
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
 from .render import Fragments, Info, Problem, Renderer, TableResult
@@ -83,6 +85,8 @@ class Shell:
         self._redactor: tuple[str, re.Pattern[str]] | None = None
         self.width = width
         self.view = EventView()
+        #: Every event received, raw, whatever the display shows (``event_history``).
+        self.history = EventHistory(getattr(target, "event_history", DEFAULT_EVENTS))
         self.renderer = Renderer(target.format, width())
         self.offline: Catalog = load_offline()
         self.catalog: Catalog = self.offline
@@ -258,7 +262,9 @@ class Shell:
             future.result(META_TIMEOUT)
 
     def _prefilter(self, frame: bytes) -> bool:
-        """Count, unparsed, an event the view would not keep (a flood, a pause)."""
+        """Keep every event in the history; count, unparsed, an event the view
+        would not keep (a flood, a pause)."""
+        self.history.add(frame, time.time())
         if self.event_sink is not None or not self.view.skip_unparsed():
             return True
         end = frame.find(b"\n")
