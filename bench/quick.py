@@ -113,15 +113,19 @@ def fmt(value: float, unit: str) -> str:
 def report(items: list[Measure], sides: list[str], reps: int) -> None:
     tree, rev = sides
     print()
-    print(f"Medians of {reps} runs each, alternating. 'tree/rev': > 1 is faster for a rate,")
-    print("slower for a time.")
+    print(f"Medians of {reps} runs each, alternating. 'tree/rev': this tree's median over")
+    print("REV's (> 1 is faster for a rate, slower for a time); 'paired': the median of the")
+    print("ratios of the runs made side by side, steadier when the machine's speed drifts.")
     print()
-    head = f"{'':34} {'unit':>8} {tree:>14} {rev:>14} {'tree/rev':>9}"
+    head = f"{'':34} {'unit':>8} {tree:>14} {rev:>14} {'tree/rev':>9} {'paired':>8}"
     print(head)
     print("-" * len(head))
     for m in items:
         a, b = (statistics.median(m.values[s]) for s in sides)
-        print(f"{m.name:34} {m.unit:>8} {fmt(a, m.unit):>14} {fmt(b, m.unit):>14} {a / b:>8.2f}x")
+        mine, theirs = (m.values[s] for s in sides)
+        paired = statistics.median(x / y for x, y in zip(mine, theirs, strict=True))
+        print(f"{m.name:34} {m.unit:>8} {fmt(a, m.unit):>14} {fmt(b, m.unit):>14}"
+              f" {a / b:>8.2f}x {paired:>7.2f}x")
         if m.reference and m.target:
             ref = statistics.median(m.values["reference"])
             what, limit = m.target
