@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ NAMES = {
     "raw": "plain Python",
     "baseline": "baseline",
 }
-START = "<!-- results:start -->"
-END = "<!-- results:end -->"
 
 
 def progress_line(case: Any, rep: int, result: dict[str, Any]) -> str:
@@ -130,8 +127,6 @@ def render(raw: dict[str, Any]) -> str:
         ami = next((_med(c, "per_s") for c in by["parser"] if c["client"] == "amishell"), None)
         _target(targets, "parser vs fastest peer parser", ami / fast if ami and fast else None,
                 1.2, True)
-        _target(targets, "parser vs split-only reference", ami / ref if ami and ref else None,
-                0.9, True)
 
     if by["drain"]:
         rawv = next((_med(c, "per_s") for c in by["drain"] if c["client"] == "raw"), None)
@@ -211,7 +206,7 @@ def render(raw: dict[str, Any]) -> str:
         out += _failures(by[key])
         _more_targets(key, by[key], targets)
 
-    out += ["", "### Targets (issue 6)", "", *targets, ""]
+    out += ["", "### Targets", "", *targets, ""]
     return "\n".join(out)
 
 
@@ -251,10 +246,12 @@ def _more_targets(key: str, cases: list[dict[str, Any]], targets: list[str]) -> 
                     _metric(c, "growth_after_100k_mb"), 10, False, " MB")
 
 
-def update_readme(path: Path, text: str, raw_name: str) -> None:
-    body = f"{START}\n\n{text}\nRaw output: `bench/{raw_name}`.\n\n{END}"
-    old = path.read_text() if path.exists() else f"{START}\n{END}\n"
-    if START not in old:
-        old += f"\n## Last results\n\n{START}\n{END}\n"
-    new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: body, old, flags=re.S)
-    path.write_text(new)
+def write_baseline(path: Path, text: str, raw_name: str) -> None:
+    """The committed summary other runs are compared with (``run.py --baseline``)."""
+    path.write_text(
+        "# Benchmark baseline\n\n"
+        "The summary of one full run of `python bench/run.py` (all benchmarks, all peers, the\n"
+        "default sizes and repetitions), kept in the repository so that later runs have\n"
+        "something to be compared with. `python bench/run.py --baseline` replaces it.\n\n"
+        f"{text}\nRaw output (not committed): `bench/{raw_name}`.\n"
+    )

@@ -3,8 +3,8 @@
 Each measurement is a separate process (one driver script per client), runs
 are interleaved (A B C A B C ...) so that drift on the machine hits every
 client alike, and the table reports medians over the runs that delivered and
-checked every message. Raw results go to ``bench/results/``; the README's
-results section is rewritten unless ``--no-readme``.
+checked every message. Results go to ``bench/results/`` (not committed);
+``--baseline`` also writes the summary of a full run to ``bench/baseline.md``.
 """
 
 from __future__ import annotations
@@ -330,7 +330,8 @@ def main() -> None:
     p.add_argument("--memory-events", type=int, default=1_000_000,
                    help="memory: events (1,000,000)")
     p.add_argument("--timeout", type=float, default=120.0, help="per run, seconds")
-    p.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
+    p.add_argument("--baseline", action="store_true",
+                   help="a full run: also write its summary to bench/baseline.md")
     args = p.parse_args()
     args.only = [b.strip() for b in args.only.split(",") if b.strip()]
     unknown = set(args.only) - set(BENCHMARKS)
@@ -393,12 +394,11 @@ def main() -> None:
     (RESULTS / f"{stamp}.md").write_text(text)
     print()
     print(text)
-    if not args.no_readme and not args.quick and set(args.only) == set(BENCHMARKS):
-        report.update_readme(BENCH / "README.md", text, f"results/{stamp}.json")
-        print(f"README updated; raw results in bench/results/{stamp}.json")
+    if args.baseline and not args.quick and set(args.only) == set(BENCHMARKS):
+        report.write_baseline(BENCH / "baseline.md", text, f"results/{stamp}.json")
+        print(f"bench/baseline.md written; raw results in bench/results/{stamp}.json")
     else:
-        print(f"raw results in bench/results/{stamp}.json (README left as is)")
-
+        print(f"raw results in bench/results/{stamp}.json")
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@
 
 It answers the way the recorded real server does (same responses, messages,
 header names and order, event lists) over live simulated state: Local channel
-calls driven by a small dialplan (see :mod:`.dialplan` and ``DIALPLAN.md``), a
+calls driven by a small dialplan (see :mod:`.dialplan` and ``docs/simulator.md``), a
 queue, bridges, the AstDB and global variables.
 
     from amishell.simulator import Simulator, User

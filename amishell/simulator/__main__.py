@@ -50,7 +50,11 @@ def parse_user(text: str) -> tuple[str, User]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="amishell-sim",
-        description="A simulated Asterisk PBX speaking AMI (see DIALPLAN.md for what to call).",
+        description="A simulated Asterisk PBX speaking AMI.",
+        epilog="Its dialplan (context demo): 100 answers for 2 s, 200 dials 100, 300 and 301 "
+        "wait in queues, 400 stays up 30 s, 500 raises a UserEvent, 600 plays an "
+        "announcement, 700 is busy, 800 never answers, 9XX answers for 1 s. "
+        "The whole reference: docs/simulator.md in amishell's source.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5038, help="port (default 5038; 0 picks one)")
