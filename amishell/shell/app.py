@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shlex
 import signal
 import subprocess
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
@@ -44,11 +45,15 @@ from prompt_toolkit.styles import (
 from ..message import Message
 from .completer import AMICompleter, BackgroundCompleter
 from .context import Context, ExitStatus
-from .core import Pending, Quit, Shell
+from .core import Pending, Quit, Result, Shell
+from .guard import APPROXIMATION, Confirm, matching_channels
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
-from .render import Fragments, to_ansi, to_plain
+from .render import Fragments, to_text
 from .toolbar import make_toolbar
+
+if TYPE_CHECKING:
+    from ..client import AMIClient
 
 __all__ = ["InteractiveShell", "run_interactive"]
 
@@ -65,6 +70,10 @@ STYLE = Style.from_dict(
         "prompt.down": "ansired",
         "prompt.rest": "",
         "completion-menu.meta.completion": "bg:#444444 #bbbbbb",
+        "unsafe": "reverse",
+        "question": "bold",
+        "toolbar.readonly": "bg:ansiblue #ffffff bold",
+        "toolbar.production": "bg:ansired #ffffff bold",
     }
 )
 
@@ -160,7 +169,7 @@ class InteractiveShell:
     async def write(self, frags: Fragments) -> None:
         if not frags:
             return
-        text = self.shell.redact(to_ansi(frags) if self.color else to_plain(frags))
+        text = self.text(frags)
         out = self.ctx.stdout
 
         def emit() -> None:
@@ -169,6 +178,11 @@ class InteractiveShell:
 
         await run_in_terminal(emit)
 
+    def text(self, frags: Fragments) -> str:
+        """The terminal-safe text of ``frags`` (see :func:`~.render.to_text`)."""
+        terminal = self.ctx.stdout_isatty
+        return self.shell.redact(to_text(frags, color=self.color, terminal=terminal))
+
     async def show(self, frags: Fragments) -> None:
         """Long output through the pager when it does not fit the screen."""
         lines = sum(text.count("\n") for _, text in frags)
@@ -176,7 +190,7 @@ class InteractiveShell:
             self.shell.pager == "auto"
             and self.ctx.stdout_isatty
             and lines > self.rows() - 2
-            and self._page(self.shell.redact(to_ansi(frags) if self.color else to_plain(frags)))
+            and self._page(self.text(frags))
         ):
             return
         await self.write(frags)
@@ -295,6 +309,11 @@ class InteractiveShell:
                 await self.write([("warn", "stopped waiting\n")])
                 return True
             result = got
+        if isinstance(result, Confirm):
+            asked = await self._confirm(result)
+            if asked is None:
+                return True
+            result = asked
         if isinstance(result, Quit):
             return False
         if not isinstance(result, Pending):
@@ -327,6 +346,40 @@ class InteractiveShell:
                       " its response will be shown when it comes\n")]
         )
         return True
+
+    async def _confirm(self, confirm: Confirm) -> Pending | Result | None:
+        """Ask before an action that changes the PBX; what to do next, or None when
+        it is not sent. A Hangup of ``/regex/`` first lists the channels it matches."""
+        from .confirm import ask_yes
+
+        what = confirm.what
+        regex = confirm.regex
+        client = self.shell.client
+        if regex is not None and client is not None and client.connected:
+            finished, found = await self._in_thread(lambda: _channels(client, regex))
+            if not finished or found is None:
+                await self.write([("warn", "stopped waiting: Hangup not sent\n")])
+                return None
+            if isinstance(found, str):
+                await self.write([("error", "error: "), ("", f"{found}; Hangup not sent\n")])
+                return None
+            if not found:
+                await self.write([("warn", f"no channel matches /{regex}/ now: Hangup not"
+                                           f" sent\n"), ("dim", f"({APPROXIMATION})\n")])
+                return None
+            count = f"{len(found)} channel{'s' if len(found) != 1 else ''}"
+            await self.write(
+                [("", f"{count} match /{regex}/ now:\n")]
+                + [("channel", f"  {name}\n") for name in found]
+                + [("dim", f"({APPROXIMATION})\n")]
+            )
+            what = f"hang up the channels the server matches with /{regex}/ ({count} here)"
+        question = what[0].upper() + what[1:] + "?"
+        if not await ask_yes(self.session.input, self.session.output, question,
+                             self.session.style):
+            await self.write([("dim", f"not sent: {confirm.name}\n")])
+            return None
+        return self.shell.send_confirmed(confirm)
 
     async def _note_queue(self, pending: Pending) -> None:
         """Say why an answer may be slow: Asterisk runs a session's actions one at a
@@ -383,6 +436,16 @@ class InteractiveShell:
                 batch.events, batch.not_shown = [], 0
                 await self.write(self.shell.view.render(batch, self.shell.renderer))
         return ExitStatus.OK
+
+
+def _channels(client: AMIClient, regex: str) -> list[str] | str:
+    """The channels ``regex`` matches now, or why they cannot be listed."""
+    try:
+        return matching_channels(client, regex)
+    except re.error as e:
+        return f"/{regex}/ is not a regex Python can read ({e})"
+    except RuntimeError as e:
+        return f"cannot list the channels: {e}"
 
 
 def _describe(error: BaseException) -> str:
