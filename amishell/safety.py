@@ -121,17 +121,17 @@ def refusal(fields: Fields) -> str | None:
     if low == "command":
         command = " ".join((_value(pairs, "Command") or "").split())
         if not command:
-            return "a Command without a CLI command"
+            return "Command without a CLI command"
         if is_show_command(command):
             return None
-        return f"the CLI command {command!r} is not one that only shows"
+        return f"{command!r} is not a CLI command that only shows"
     if low == "getvar" and "(" in (_value(pairs, "Variable") or ""):
-        return "Getvar of a dialplan function (a function may have effects)"
+        return "Getvar of a dialplan function, which may have effects"
     if low in READ_ONLY_ACTIONS:
         return None
     if low == "userevent":
-        return "UserEvent reaches every manager session"
-    return f"{name} is not on the list of actions that change nothing"
+        return "a UserEvent reaches every manager session"
+    return f"{name} may change the PBX (it is not on the list of actions that change nothing)"
 
 
 def changes_nothing(fields: Fields) -> bool:

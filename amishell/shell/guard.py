@@ -84,7 +84,7 @@ class Guard:
             return None
         what = describe([("Action", name), *fields])
         if self.read_only:
-            return Refused(f"read-only session: not sent ({what}): {reason}")
+            return Refused(f"read-only session, {name} not sent: {reason}")
         if self.yes:
             return None
         return Confirm(kind, name, fields, what, note)
@@ -93,8 +93,8 @@ class Guard:
 def script_refusal(confirm: Confirm) -> Refused:
     """What a script says for an action that needs a yes: it never waits for one."""
     return Refused(
-        f"not sent ({confirm.what}): confirmation is on and a script cannot ask;"
-        " give --yes to send such actions"
+        f"{confirm.name} not sent ({confirm.what}): confirmation is on and a script"
+        " cannot ask; --yes sends without asking"
     )
 
 
