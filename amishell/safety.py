@@ -131,7 +131,7 @@ def refusal(fields: Fields) -> str | None:
         return None
     if low == "userevent":
         return "a UserEvent reaches every manager session"
-    return f"{name} may change the PBX (it is not on the list of actions that change nothing)"
+    return "not on the list of actions that change nothing"
 
 
 def changes_nothing(fields: Fields) -> bool:
