@@ -259,3 +259,40 @@ def test_read_only_refusal_in_the_interactive_shell(
     h.wait_for("read-only session, Originate not sent")
     h.type("CoreStatus\r")
     h.wait_for("CoreCurrentCalls")
+
+
+def test_completion_menu_text_and_meta_are_safe() -> None:
+    from prompt_toolkit.completion import Completion
+
+    from amishell.shell.completer import shown_safely
+
+    got = shown_safely(Completion("PJSIP/1", 0, display=f"PJSIP/1 {HOSTILE}",
+                                  display_meta=f"channel {HOSTILE}"))
+    for _style, text, *_ in [*got.display, *got.display_meta]:
+        assert UNSAFE.search(text) is None
+    assert any("class:unsafe" in style for style, *_ in got.display_meta)
+    assert got.text == "PJSIP/1"
+
+
+def test_debug_transcript_on_a_terminal_is_safe(tmp_path: Path) -> None:
+    import os
+
+    from amishell.shell.core import private_file
+
+    master, slave = os.openpty()
+    try:
+        transcript = private_file(os.ttyname(slave))
+        transcript.write(f"<< CallerIDName: {HOSTILE}\r\n")
+        transcript.flush()
+        data = os.read(master, 4096).decode("utf-8", "replace")
+        transcript.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "CallerIDName: Eve^[]0;title^G" in data
+    assert UNSAFE.search(data.replace("\r\n", "\n")) is None
+    file_path = tmp_path / "debug.txt"
+    in_file = private_file(str(file_path))
+    in_file.write(f"<< {HOSTILE}\n")
+    in_file.close()
+    assert HOSTILE in file_path.read_text()  # a file keeps what was received
