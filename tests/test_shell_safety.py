@@ -121,6 +121,15 @@ def test_guard_asks_before_harm_unless_yes() -> None:
     assert Guard().check("action", "Hangup", [("Channel", "x")]) is None
 
 
+def test_connecting_elsewhere_never_drops_read_only_or_confirm() -> None:
+    guard = Guard(read_only=True)
+    guard.adopt(read_only=False, confirm=True)
+    assert guard.read_only and guard.confirm
+    guard = Guard()
+    guard.adopt(read_only=True, confirm=False)
+    assert guard.read_only and not guard.confirm
+
+
 @pytest.mark.parametrize("width", [200, 60, 20])
 def test_toolbar_keeps_read_only_and_production_at_any_width(width: int) -> None:
     ctx = Context(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), env={})

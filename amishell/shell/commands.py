@@ -358,6 +358,7 @@ def _connect(shell: Shell, line: MetaLine) -> Result:
                      else "")
             return Problem(error + still)
         shell.sources.reset()
+        shell.guard.adopt(target.read_only, target.confirm)
         return Info(shell.banner())
     error = shell.connect()
     if error is not None:

@@ -82,12 +82,17 @@ class Guard:
         reason = refusal([("Action", name), *fields])
         if reason is None:
             return None
-        what = describe([("Action", name), *fields])
         if self.read_only:
             return Refused(f"read-only session, {name} not sent: {reason}")
         if self.yes:
             return None
-        return Confirm(kind, name, fields, what, note)
+        return Confirm(kind, name, fields, describe([("Action", name), *fields]), note)
+
+    def adopt(self, read_only: bool, confirm: bool) -> None:
+        """Take on a new server's settings (``.connect PROFILE``), never dropping
+        the ones already on: a session started read-only stays so."""
+        self.read_only = self.read_only or read_only
+        self.confirm = self.confirm or confirm
 
 
 def script_refusal(confirm: Confirm) -> Refused:
