@@ -255,7 +255,7 @@ def test_a_regex_matching_nothing_is_not_sent_and_no_is_the_default(
     h.type(f"Hangup Channel={channel}\r")
     time.sleep(0.3)
     h.type("\r")  # Enter alone is no
-    h.wait_for("not sent: Hangup")
+    h.wait_for(f"not sent: hang up {channel}")
     assert channel in sim.channels()
 
 

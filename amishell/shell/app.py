@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import shlex
 import signal
 import subprocess
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
@@ -44,16 +43,14 @@ from prompt_toolkit.styles import (
 
 from ..message import Message
 from .completer import AMICompleter, BackgroundCompleter
+from .confirm import confirm_first
 from .context import Context, ExitStatus
-from .core import Pending, Quit, Result, Shell
-from .guard import APPROXIMATION, Confirm, matching_channels
+from .core import Pending, Quit, Shell
+from .guard import Confirm
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
 from .render import Fragments, to_text
 from .toolbar import make_toolbar
-
-if TYPE_CHECKING:
-    from ..client import AMIClient
 
 __all__ = ["InteractiveShell", "run_interactive"]
 
@@ -295,6 +292,10 @@ class InteractiveShell:
         threading.Thread(target=run, name="amishell-wait", daemon=True).start()
         return await self._interruptible(done, keys)
 
+    async def wait_in_thread(self, fn: Callable[[], T]) -> tuple[bool, T | None]:
+        """Run ``fn`` in a thread; Ctrl-C stops the wait: (finished, its value)."""
+        return await self._in_thread(fn)
+
     # -- running lines ----------------------------------------------------------------
     async def run_item(self, item: Item) -> bool:
         """Run one parsed item; False when the shell should quit."""
@@ -310,7 +311,7 @@ class InteractiveShell:
                 return True
             result = got
         if isinstance(result, Confirm):
-            asked = await self._confirm(result)
+            asked = await confirm_first(self, result)
             if asked is None:
                 return True
             result = asked
@@ -346,40 +347,6 @@ class InteractiveShell:
                       " its response will be shown when it comes\n")]
         )
         return True
-
-    async def _confirm(self, confirm: Confirm) -> Pending | Result | None:
-        """Ask before an action that changes the PBX; what to do next, or None when
-        it is not sent. A Hangup of ``/regex/`` first lists the channels it matches."""
-        from .confirm import ask_yes
-
-        what = confirm.what
-        regex = confirm.regex
-        client = self.shell.client
-        if regex is not None and client is not None and client.connected:
-            finished, found = await self._in_thread(lambda: _channels(client, regex))
-            if not finished or found is None:
-                await self.write([("warn", "stopped waiting: Hangup not sent\n")])
-                return None
-            if isinstance(found, str):
-                await self.write([("error", "error: "), ("", f"{found}; Hangup not sent\n")])
-                return None
-            if not found:
-                await self.write([("warn", f"no channel matches /{regex}/ now: Hangup not"
-                                           f" sent\n"), ("dim", f"({APPROXIMATION})\n")])
-                return None
-            count = f"{len(found)} channel{'s' if len(found) != 1 else ''}"
-            await self.write(
-                [("", f"{count} match /{regex}/ now:\n")]
-                + [("channel", f"  {name}\n") for name in found]
-                + [("dim", f"({APPROXIMATION})\n")]
-            )
-            what = f"hang up the channels the server matches with /{regex}/ ({count} here)"
-        question = what[0].upper() + what[1:] + "?"
-        if not await ask_yes(self.session.input, self.session.output, question,
-                             self.session.style):
-            await self.write([("dim", f"not sent: {confirm.name}\n")])
-            return None
-        return self.shell.send_confirmed(confirm)
 
     async def _note_queue(self, pending: Pending) -> None:
         """Say why an answer may be slow: Asterisk runs a session's actions one at a
@@ -436,16 +403,6 @@ class InteractiveShell:
                 batch.events, batch.not_shown = [], 0
                 await self.write(self.shell.view.render(batch, self.shell.renderer))
         return ExitStatus.OK
-
-
-def _channels(client: AMIClient, regex: str) -> list[str] | str:
-    """The channels ``regex`` matches now, or why they cannot be listed."""
-    try:
-        return matching_channels(client, regex)
-    except re.error as e:
-        return f"/{regex}/ is not a regex Python can read ({e})"
-    except RuntimeError as e:
-        return f"cannot list the channels: {e}"
 
 
 def _describe(error: BaseException) -> str:
