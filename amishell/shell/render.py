@@ -24,7 +24,7 @@ from ..textsafe import fragments as safe_fragments
 __all__ = [
     "FORMATS",
     "RAW",
-    "UNSAFE",
+    "UNSAFE_STYLE",
     "Fragments",
     "Info",
     "Problem",
@@ -41,7 +41,7 @@ FORMATS: Final = ("pretty", "raw", "json")
 #: The style of wire text in the ``raw`` format: kept as received in a file or a pipe.
 RAW: Final = "raw"
 #: The style of an unsafe character shown visibly (``^[``, ``<U+202E>``).
-UNSAFE: Final = "unsafe"
+UNSAFE_STYLE: Final = "unsafe"
 
 #: Style name -> SGR parameters.
 _SGR: Final[dict[str, str]] = {
@@ -58,7 +58,7 @@ _SGR: Final[dict[str, str]] = {
     "time": "2",
     "channel": "36",
     "late": "1;33",
-    UNSAFE: "7",
+    UNSAFE_STYLE: "7",
 }
 
 #: Columns worth seeing first in a table of event list items.
@@ -140,8 +140,8 @@ def _visible(fragments: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
         if text.isprintable():
             yield style, text
         else:
-            for part_style, part in safe_fragments(text, style, UNSAFE):
-                yield (UNSAFE if part_style.endswith(UNSAFE) else part_style), part
+            for part_style, part in safe_fragments(text, style, UNSAFE_STYLE):
+                yield (UNSAFE_STYLE if part_style.endswith(UNSAFE_STYLE) else part_style), part
 
 
 class Renderer:
