@@ -2,6 +2,7 @@
 
     amishell [HOST[:PORT] | PROFILE] [-p PORT] [-u USER] [--tls] [--tls-insecure] [--md5]
              [--demo] [-x LINE]... [--events [FILTER]] [--json] [--count N] [--duration S]
+             [--read-only] [--confirm] [--yes]
 
 The secret never comes from the command line: a profile (``secret_command``,
 ``secret``, ``secret_file``), ``AMI_SECRET``, or a prompt on the terminal.
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="amishell",
         description="An interactive shell for the Asterisk Manager Interface (AMI).",
         epilog="The secret comes from the profile, AMI_SECRET, or a prompt (never an argument)."
-        " Exit status: 0 all well, 1 an action answered Error, 2 usage error,"
+        " Exit status: 0 all well, 1 an action answered Error, 2 usage error or refused,"
         " 3 connection or login failed.",
     )
     p.add_argument("target", nargs="?", metavar="HOST[:PORT]|PROFILE",
@@ -56,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, metavar="N", help="with --events: stop after N events")
     p.add_argument("--duration", type=float, metavar="S",
                    help="with --events: stop after S seconds")
+    p.add_argument("--read-only", action="store_true",
+                   help="send only what changes nothing on the PBX (wins over --yes)")
+    p.add_argument("--confirm", action="store_true",
+                   help="a production server: ask y/N before what changes the PBX")
+    p.add_argument("--yes", action="store_true",
+                   help="with confirmation on: send without asking (scripts refuse otherwise)")
     p.add_argument("--config", metavar="PATH", help="config file (default: XDG location)")
     p.add_argument("--no-history", action="store_true", help="do not read or write history")
     p.add_argument("--version", action="version", version=f"amishell {__version__}")
@@ -151,6 +158,10 @@ def _apply_flags(target: Target, args: argparse.Namespace) -> None:
         target.username = args.user
     if args.json:
         target.format = "json"
+    if args.read_only:
+        target.read_only = True
+    if args.confirm:
+        target.confirm = True
 
 
 def _start_demo(target: Target, ctx: Context) -> tuple[Any, str]:
@@ -184,6 +195,7 @@ def _interactive(
     assert target.username is not None
     names = sorted(profiles)
     shell = Shell(ctx, target, username=target.username, secret=secret, profiles=lambda: names)
+    shell.guard.yes = args.yes
     # Connect and log in while prompt_toolkit loads: the waits for the server
     # overlap the imports, and the prompt is ready that much sooner.
     outcome: list[str | None] = []
@@ -231,6 +243,7 @@ def _batch(args: argparse.Namespace, ctx: Context, target: Target, secret: str) 
     else:
         target.events = "off"
     shell = Shell(ctx, target, username=target.username, secret=secret)
+    shell.guard.yes = args.yes
     script = None if args.lines or tail is not None else ctx.stdin
     return run_batch(shell, ctx, lines=args.lines, script=script, tail=tail)
 

@@ -21,7 +21,9 @@ import json
 import re
 from typing import Any
 
-__all__ = ["UNSAFE", "clean", "fragments", "is_clean", "json_dumps", "visible"]
+__all__ = [
+    "UNSAFE", "clean", "fit", "fragments", "is_clean", "json_dumps", "shown_len", "visible",
+]
 
 #: Every character that must not reach a terminal as it is.
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -51,6 +53,30 @@ def clean(text: str) -> str:
 
 def is_clean(text: str) -> bool:
     return UNSAFE.search(text) is None
+
+
+def shown_len(text: str) -> int:
+    """How many characters ``text`` takes once its unsafe characters are visible."""
+    if UNSAFE.search(text) is None:
+        return len(text)
+    return len(text) + sum(len(visible(m.group())) - 1 for m in UNSAFE.finditer(text))
+
+
+def fit(text: str, width: int, ellipsis: str = "…") -> str:
+    """``text`` cut so that its shown form (see :func:`shown_len`) takes at most
+    ``width`` characters, ``ellipsis`` marking a cut; an unsafe character is never
+    cut in two (the cut text may still hold unsafe characters: show it with
+    :func:`clean` or :func:`fragments`)."""
+    if shown_len(text) <= width:
+        return text
+    room = max(0, width - len(ellipsis))
+    used = 0
+    for i, char in enumerate(text):
+        size = len(visible(char)) if UNSAFE.match(char) else 1
+        if used + size > room:
+            return text[:i] + ellipsis
+        used += size
+    return text + ellipsis
 
 
 def fragments(text: str, style: str = "", unsafe_style: str = UNSAFE_STYLE

@@ -43,11 +43,13 @@ from prompt_toolkit.styles import (
 
 from ..message import Message
 from .completer import AMICompleter, BackgroundCompleter
+from .confirm import confirm_first
 from .context import Context, ExitStatus
 from .core import Pending, Quit, Shell
+from .guard import Confirm
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
-from .render import Fragments, to_ansi, to_plain
+from .render import Fragments, to_text
 from .toolbar import make_toolbar
 
 __all__ = ["InteractiveShell", "run_interactive"]
@@ -65,6 +67,10 @@ STYLE = Style.from_dict(
         "prompt.down": "ansired",
         "prompt.rest": "",
         "completion-menu.meta.completion": "bg:#444444 #bbbbbb",
+        "unsafe": "reverse",
+        "question": "bold",
+        "toolbar.readonly": "bg:ansiblue #ffffff bold",
+        "toolbar.production": "bg:ansired #ffffff bold",
     }
 )
 
@@ -160,7 +166,7 @@ class InteractiveShell:
     async def write(self, frags: Fragments) -> None:
         if not frags:
             return
-        text = self.shell.redact(to_ansi(frags) if self.color else to_plain(frags))
+        text = self.text(frags)
         out = self.ctx.stdout
 
         def emit() -> None:
@@ -169,6 +175,11 @@ class InteractiveShell:
 
         await run_in_terminal(emit)
 
+    def text(self, frags: Fragments) -> str:
+        """The terminal-safe text of ``frags`` (see :func:`~.render.to_text`)."""
+        terminal = self.ctx.stdout_isatty
+        return self.shell.redact(to_text(frags, color=self.color, terminal=terminal))
+
     async def show(self, frags: Fragments) -> None:
         """Long output through the pager when it does not fit the screen."""
         lines = sum(text.count("\n") for _, text in frags)
@@ -176,7 +187,7 @@ class InteractiveShell:
             self.shell.pager == "auto"
             and self.ctx.stdout_isatty
             and lines > self.rows() - 2
-            and self._page(self.shell.redact(to_ansi(frags) if self.color else to_plain(frags)))
+            and self._page(self.text(frags))
         ):
             return
         await self.write(frags)
@@ -281,6 +292,10 @@ class InteractiveShell:
         threading.Thread(target=run, name="amishell-wait", daemon=True).start()
         return await self._interruptible(done, keys)
 
+    async def wait_in_thread(self, fn: Callable[[], T]) -> tuple[bool, T | None]:
+        """Run ``fn`` in a thread; Ctrl-C stops the wait: (finished, its value)."""
+        return await self._in_thread(fn)
+
     # -- running lines ----------------------------------------------------------------
     async def run_item(self, item: Item) -> bool:
         """Run one parsed item; False when the shell should quit."""
@@ -295,6 +310,11 @@ class InteractiveShell:
                 await self.write([("warn", "stopped waiting\n")])
                 return True
             result = got
+        if isinstance(result, Confirm):
+            asked = await confirm_first(self, result)
+            if asked is None:
+                return True
+            result = asked
         if isinstance(result, Quit):
             return False
         if not isinstance(result, Pending):

@@ -10,7 +10,6 @@ happened (see :class:`~amishell.shell.context.ExitStatus`).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterable
@@ -18,11 +17,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..message import Message
+from ..textsafe import json_dumps
 from .context import Context, ExitStatus
 from .core import Pending, Quit, Shell
 from .events import EventFilter, format_event_line
+from .guard import Confirm, Refused, script_refusal
 from .lineparse import InputError, Item, parse, parse_chunk, split_script
-from .render import Fragments, Info, Problem, to_ansi, to_plain
+from .render import Fragments, Info, Problem, to_plain, to_text
 
 __all__ = ["EventTail", "run_batch"]
 
@@ -64,7 +65,8 @@ class BatchRunner:
             self.status = status
 
     def write(self, frags: Fragments) -> None:
-        self.write_text(self.shell.redact(to_ansi(frags) if self.color else to_plain(frags)))
+        text = to_text(frags, color=self.color, terminal=self.ctx.stdout_isatty)
+        self.write_text(self.shell.redact(text))
 
     def write_text(self, text: str) -> None:
         """``text`` to stdout; :class:`OutputClosed` when nobody reads it any more."""
@@ -110,7 +112,7 @@ class BatchRunner:
         try:
             if self.shell.renderer.format == "json":
                 self.write_text(
-                    self.shell.redact(json.dumps(msg.to_json(), ensure_ascii=False) + "\n")
+                    self.shell.redact(json_dumps(msg.to_json()) + "\n")
                 )
             else:
                 self.write(format_event_line(time.time(), msg, 10_000))
@@ -144,6 +146,12 @@ class BatchRunner:
         result = self.shell.start(item)
         if isinstance(result, Quit):
             return False
+        if isinstance(result, Confirm):  # a script never waits for an answer
+            result = script_refusal(result)
+        if isinstance(result, Refused):
+            self.error(where + result.text)
+            self._note(ExitStatus.USAGE)
+            return True
         if isinstance(result, Problem):
             self.error(where + result.text)
             connected = self.shell.connected

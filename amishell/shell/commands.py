@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ..catalog import EVENT_CLASSES, KINDS
+from ..safety import refusal
 from .lineparse import CLI_PREFIX, META_PREFIX, MetaLine
 from .render import FORMATS, Info, Problem, TableResult
 
@@ -115,6 +116,8 @@ def _help_action(shell: Shell, name: str) -> Result:
         lines.append(f"privileges: {','.join(spec.privileges) or 'none'}")
         if shell.catalog_live and shell.catalog.get(name) is None:
             lines.append("(not offered to this user by the connected server)")
+    if refusal({"Action": canonical}) is not None and canonical.lower() != "command":
+        lines.append("may change the PBX: refused when read-only, asked about with confirm on")
     rows = [
         [p.name + ("*" if p.required else ""), "required" if p.required else "optional",
          KINDS.get(p.kind, p.kind)]
@@ -355,6 +358,7 @@ def _connect(shell: Shell, line: MetaLine) -> Result:
                      else "")
             return Problem(error + still)
         shell.sources.reset()
+        shell.guard.adopt(target.read_only, target.confirm)
         return Info(shell.banner())
     error = shell.connect()
     if error is not None:

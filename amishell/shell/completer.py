@@ -19,6 +19,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from ..catalog import EVENT_CLASSES, Catalog, Param, param_kind
+from ..textsafe import fragments
 from .lineparse import CLI_PREFIX, META_PREFIX, is_block_start
 
 __all__ = ["AMICompleter", "BackgroundCompleter", "Sources", "META_WORDS"]
@@ -220,20 +221,36 @@ class BackgroundCompleter(Completer):
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterable[Completion]:
-        return self.completer.get_completions(document, complete_event)
+        return map(shown_safely, self.completer.get_completions(document, complete_event))
 
     async def get_completions_async(
         self, document: Document, complete_event: CompleteEvent
     ) -> AsyncGenerator[Completion, None]:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(
-            self._pool, lambda: list(self.completer.get_completions(document, complete_event))
+            self._pool, lambda: list(self.get_completions(document, complete_event))
         )
         for completion in found:
             yield completion
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def shown_safely(completion: Completion) -> Completion:
+    """``completion`` with its menu text and meta text terminal-safe (a channel name,
+    a CLI word or a synopsis from the server), unsafe characters shown visibly."""
+    display, meta = completion.display, completion.display_meta
+    if all(text.isprintable() for _, text, *_ in [*display, *meta]):
+        return completion
+    return Completion(
+        completion.text,
+        completion.start_position,
+        display=[part for style, text, *_ in display for part in fragments(text, style)],
+        display_meta=[part for style, text, *_ in meta for part in fragments(text, style)],
+        style=completion.style,
+        selected_style=completion.selected_style,
+    )
 
 
 def _last_word(text: str) -> str:

@@ -18,6 +18,8 @@
     md5 = false
     events = "call,system"  # the server's event mask at login
     event_filter = "Hangup,Newchannel"
+    read_only = true        # send only what changes nothing on the PBX
+    confirm = true          # a production server: ask before what changes it
 
 A file that holds a secret must be readable by its owner only, as ssh demands
 of private keys; otherwise it is refused with the ``chmod 600`` advice.
@@ -57,6 +59,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "event_filter": "",
     "event_display": "on",
     "history": True,
+    "read_only": False,
+    "confirm": False,
 }
 _PROFILE_KEYS: Final = frozenset(
     {"host", "port", "username", "secret", "secret_command", "secret_file", "tls",
@@ -97,6 +101,8 @@ class Target:
         event_filter: str = "",
         event_display: str = "on",
         history: bool = True,
+        read_only: bool = False,
+        confirm: bool = False,
         secret_command: str | None = None,
         secret_file: str | None = None,
         secret: str | None = None,
@@ -119,6 +125,8 @@ class Target:
         self.event_filter = event_filter
         self.event_display = event_display
         self.history = history
+        self.read_only = read_only
+        self.confirm = confirm
         #: Where the secret comes from (never the secret itself, except ``secret``).
         self.secret_command = secret_command
         self.secret_file = secret_file
@@ -252,7 +260,8 @@ _TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "secret_file": str, "tls": bool, "tls_insecure": bool, "md5": bool, "format": str,
     "pager": str, "pager_command": str, "keepalive": (int, float), "reconnect": bool,
     "reconnect_max": (int, float), "timeout": (int, float), "events": str,
-    "event_filter": str, "event_display": str, "history": bool,
+    "event_filter": str, "event_display": str, "history": bool, "read_only": bool,
+    "confirm": bool,
 }
 
 

@@ -78,9 +78,12 @@ class Context:
             pass
 
     def error(self, text: str) -> None:
-        """One line on stderr, prefixed with the program name."""
+        """One line on stderr, prefixed with the program name; what came from the wire
+        in ``text`` (a server's message) cannot drive the terminal."""
+        from ..textsafe import clean
+
         try:
-            self.stderr.write(f"amishell: {text}\n")
+            self.stderr.write(f"amishell: {clean(text)}\n")
             self.stderr.flush()
         except (OSError, ValueError):  # stderr closed: nowhere left to say it
             pass

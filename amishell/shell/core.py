@@ -20,10 +20,12 @@ from typing import IO, TYPE_CHECKING, Final, NamedTuple, cast
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
+from ..textsafe import clean
 from .config import Target
 from .context import Context, ExitStatus, private_fd
 from .eventhistory import DEFAULT_EVENTS, EventHistory
 from .events import EventView
+from .guard import Confirm, Guard
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
 from .render import Fragments, Info, Problem, Renderer, TableResult
 from .sources import LiveSources
@@ -88,6 +90,8 @@ class Shell:
         #: Every event received, raw, whatever the display shows (``event_history``).
         self.history = EventHistory(getattr(target, "event_history", DEFAULT_EVENTS))
         self.renderer = Renderer(target.format, width())
+        #: Read-only refusals and questions before harm (``read_only``, ``confirm``).
+        self.guard = Guard(read_only=target.read_only, confirm=target.confirm)
         self.offline: Catalog = load_offline()
         self.catalog: Catalog = self.offline
         self.catalog_live = False
@@ -383,17 +387,19 @@ class Shell:
         return client is not None and client.connected
 
     # -- running what the user typed ------------------------------------------------
-    def start(self, item: Item) -> Pending | Result:
-        """Send an action or CLI command (a Pending), or run a meta command."""
+    def start(self, item: Item) -> Pending | Result | Confirm:
+        """Send an action or CLI command (a Pending), or run a meta command; an
+        action the guard stops is a :class:`~.guard.Refused` or a :class:`Confirm`
+        (send it with :meth:`send_confirmed` once the user said yes)."""
         if isinstance(item, MetaLine):
             from .commands import run_meta
 
             return run_meta(self, item)
         if isinstance(item, CliLine):
-            return self._send("cli", "Command", [("Command", item.command)])
+            return self._guarded("cli", "Command", [("Command", item.command)])
         return self._start_action(item)
 
-    def _start_action(self, item: ActionLine) -> Pending | Result:
+    def _start_action(self, item: ActionLine) -> Pending | Result | Confirm:
         name = self.catalog.canonical(item.name) or self.offline.canonical(item.name)
         if name is None:
             if item.name.lower() in CLI_WORDS and not item.block:
@@ -422,7 +428,19 @@ class Shell:
             regex = next((v for k, v in fields if k.lower() == "filter"), None)
             if regex and op.lower() == "add" and regex not in self.server_filters:
                 self.server_filters.append(regex)
-        return self._send("action", name, fields, note)
+        return self._guarded("action", name, fields, note)
+
+    def _guarded(
+        self, kind: str, name: str, fields: list[tuple[str, str]], note: str = ""
+    ) -> Pending | Result | Confirm:
+        verdict = self.guard.check(kind, name, fields, note)
+        if verdict is None:
+            return self._send(kind, name, fields, note)
+        return verdict
+
+    def send_confirmed(self, confirm: Confirm) -> Pending | Result:
+        """Send what the user said yes to, exactly as typed."""
+        return self._send(confirm.kind, confirm.name, confirm.fields, confirm.note)
 
     def _send(
         self, kind: str, name: str, fields: list[tuple[str, str]], note: str = ""
@@ -538,9 +556,14 @@ class _Redacting(io.TextIOBase):
         super().__init__()
         self._inner = inner
         self._redact = redact
+        #: A terminal (``.debug /dev/tty``) gets the text made terminal-safe.
+        self._terminal = inner.isatty()
 
     def write(self, text: str) -> int:
-        self._inner.write(self._redact(text))
+        shown = self._redact(text)
+        if self._terminal:
+            shown = clean(shown.replace("\r\n", "\n"))
+        self._inner.write(shown)
         return len(text)
 
     def flush(self) -> None:

@@ -14,7 +14,6 @@ which is what keeps a flood from piling up unread in the client's queue.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import re
 import threading
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from typing import IO, Final
 
 from ..message import Message
+from ..textsafe import fit, json_dumps, shown_len
 from .context import private_fd
 from .render import Fragments, Renderer, shown
 
@@ -131,7 +131,7 @@ class EventLog:
         self.failed: str | None = None
 
     def write(self, msg: Message) -> None:
-        line = self._redact(json.dumps(msg.to_json(), ensure_ascii=False))
+        line = self._redact(json_dumps(msg.to_json()))
         with self._lock:
             if self._file.closed or self.failed:
                 return
@@ -323,7 +323,7 @@ class EventView:
             frags += notice
         for ts, msg in batch.events:
             if renderer.format == "json":
-                frags.append(("", json.dumps(msg.to_json(), ensure_ascii=False) + "\n"))
+                frags.append(("", json_dumps(msg.to_json()) + "\n"))
             elif renderer.format == "raw":
                 frags += renderer.response(msg)
             elif self.mode == "full":
@@ -396,17 +396,16 @@ def format_event_line(ts: float, msg: Message, width: int = 120) -> Fragments:
     if num and num != "<unknown>":
         parts.append(("", f'"{cname}" <{num}>' if cname and cname != "<unknown>" else f"<{num}>"))
     parts.append(("dim", _details(name, msg, used)))
-    width_used = len(stamp) + 1 + max(18, len(name))
+    width_used = len(stamp) + 1 + max(18, shown_len(name))
     for style, text in parts:
         if not text:
             continue
         room = width - width_used - 2
         if room <= 1:
             break
-        if len(text) > room:
-            text = text[: room - 1] + "…"
+        text = fit(text, room)
         frags += [("", "  "), (style, text)]
-        width_used += 2 + len(text)
+        width_used += 2 + shown_len(text)
     frags.append(("", "\n"))
     return frags
 

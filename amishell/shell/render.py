@@ -3,19 +3,28 @@
 Everything here returns *fragments*, ``(style, text)`` pairs with style names
 from a small palette, so one function prints them coloured on a terminal
 (:func:`to_ansi`) and another plain (:func:`to_plain`).
+
+Those two are the output boundary for terminal safety: every fragment's text,
+whatever it holds (a caller's name, a server's version string), leaves them
+with its control, C1 and bidi characters made visible (:mod:`amishell.textsafe`)
+in the ``unsafe`` style. Only fragments styled :data:`RAW` (the ``raw`` format:
+the text as received) may be written unchanged, and only to a file or a pipe.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Final, NamedTuple
 
 from ..message import Message
 from ..protocol import format_pairs
+from ..textsafe import clean, fit, json_dumps, shown_len
+from ..textsafe import fragments as safe_fragments
 
 __all__ = [
     "FORMATS",
+    "RAW",
+    "UNSAFE_STYLE",
     "Fragments",
     "Info",
     "Problem",
@@ -24,10 +33,15 @@ __all__ = [
     "elapsed_text",
     "to_ansi",
     "to_plain",
+    "to_text",
 ]
 
 Fragments = list[tuple[str, str]]
 FORMATS: Final = ("pretty", "raw", "json")
+#: The style of wire text in the ``raw`` format: kept as received in a file or a pipe.
+RAW: Final = "raw"
+#: The style of an unsafe character shown visibly (``^[``, ``<U+202E>``).
+UNSAFE_STYLE: Final = "unsafe"
 
 #: Style name -> SGR parameters.
 _SGR: Final[dict[str, str]] = {
@@ -44,6 +58,7 @@ _SGR: Final[dict[str, str]] = {
     "time": "2",
     "channel": "36",
     "late": "1;33",
+    UNSAFE_STYLE: "7",
 }
 
 #: Columns worth seeing first in a table of event list items.
@@ -88,14 +103,19 @@ def elapsed_text(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def to_plain(fragments: Iterable[tuple[str, str]]) -> str:
-    return "".join(text for _, text in fragments)
+def to_plain(fragments: Iterable[tuple[str, str]], *, keep_raw: bool = False) -> str:
+    """The fragments' text, every unsafe character made visible; with ``keep_raw``
+    (a file or a pipe, not a terminal) :data:`RAW` fragments stay as received."""
+    return "".join(
+        text if keep_raw and style == RAW else clean(text) for style, text in fragments
+    )
 
 
 def to_ansi(fragments: Iterable[tuple[str, str]]) -> str:
-    """Fragments with SGR colour codes (only around styled text)."""
+    """Fragments with SGR colour codes (only around styled text), for a terminal:
+    unsafe characters are made visible, in reverse video."""
     out: list[str] = []
-    for style, text in fragments:
+    for style, text in _visible(fragments):
         code = _SGR.get(style, "") if style else ""
         if code and text.strip():
             if "\n" in text:
@@ -108,6 +128,20 @@ def to_ansi(fragments: Iterable[tuple[str, str]]) -> str:
         else:
             out.append(text)
     return "".join(out)
+
+
+def to_text(fragments: Iterable[tuple[str, str]], *, color: bool, terminal: bool) -> str:
+    """The one way fragments become output: coloured (on a terminal) or plain."""
+    return to_ansi(fragments) if color else to_plain(fragments, keep_raw=not terminal)
+
+
+def _visible(fragments: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
+    for style, text in fragments:
+        if text.isprintable():
+            yield style, text
+        else:
+            for part_style, part in safe_fragments(text, style, UNSAFE_STYLE):
+                yield (UNSAFE_STYLE if part_style.endswith(UNSAFE_STYLE) else part_style), part
 
 
 class Renderer:
@@ -126,13 +160,13 @@ class Renderer:
         self, msg: Message, elapsed: float | None = None, *, late: bool = False, name: str = ""
     ) -> Fragments:
         if self.format == "json":  # one object per message, nothing else: JSON stays JSON
-            return [("", json.dumps(msg.to_json(), ensure_ascii=False) + "\n")]
+            return [("", json_dumps(msg.to_json()) + "\n")]
         frags: Fragments = []
         if late:
             to = f" to {name}" if name else ""
             frags.append(("late", f"late response{to} (ActionID {msg.action_id}):\n"))
         if self.format == "raw":
-            return [*frags, ("", raw_text(msg))]
+            return [*frags, (RAW, raw_text(msg))]
         if msg.events or msg.complete is not None:
             frags += self._list(msg)
         else:
@@ -218,13 +252,13 @@ class Renderer:
         widths = [len(h) for h in headers]
         for row in rows:
             for i, value in enumerate(row):
-                widths[i] = max(widths[i], len(value))
+                widths[i] = max(widths[i], shown_len(value))
         frags: Fragments = [("heading", self._clip(_pad_row(headers, widths))), ("", "\n")]
         frags += [("", self._clip(_pad_row(row, widths)) + "\n") for row in rows]
         return frags
 
     def _clip(self, line: str) -> str:
-        return line if len(line) <= self.width else line[: self.width - 1] + "…"
+        return fit(line, self.width)
 
     def result(self, result: Info | Problem | TableResult) -> Fragments:
         if isinstance(result, Problem):
@@ -294,7 +328,7 @@ def choose_columns(items: Sequence[Message], width: int) -> tuple[list[str], lis
     chosen: list[str] = []
     used = 0
     for key in ranked:
-        w = max(len(key), *(len(_cell(item.value(key) or "")) for item in items))
+        w = max(len(key), *(shown_len(_cell(item.value(key) or "")) for item in items))
         extra = w + (2 if chosen else 0)
         if used + extra > width:
             continue
@@ -305,10 +339,9 @@ def choose_columns(items: Sequence[Message], width: int) -> tuple[list[str], lis
 
 
 def _cell(value: str) -> str:
-    value = value.replace("\n", " ")
-    return value if len(value) <= _MAX_CELL else value[: _MAX_CELL - 1] + "…"
+    return fit(value.replace("\n", " "), _MAX_CELL)
 
 
 def _pad_row(values: list[str], widths: list[int]) -> str:
-    cells = [v.ljust(w) for v, w in zip(values, widths, strict=False)]
+    cells = [v + " " * (w - shown_len(v)) for v, w in zip(values, widths, strict=False)]
     return "  ".join(cells).rstrip()

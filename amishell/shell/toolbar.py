@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.application import get_app
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
+from ..textsafe import fragments
+
 if TYPE_CHECKING:
     from .core import Shell
 
@@ -29,7 +31,13 @@ def toolbar_fragments(shell: Shell, width: int | None = None) -> StyleAndTextTup
     view = shell.view
     client = shell.client
     state = shell.state
-    head: StyleAndTextTuples = [
+    guard = shell.guard
+    # The session's safety marks come first: no width ever drops them.
+    head: StyleAndTextTuples = [("class:toolbar.readonly", " READ-ONLY ")] if (
+        guard.read_only) else []
+    if guard.confirm and not guard.read_only:
+        head.append(("class:toolbar.production", " PRODUCTION: confirm "))
+    head += [
         (_STATE_STYLE.get(state, "class:toolbar"), f" {state} "),
         ("class:toolbar", f" {shell.username}@{shell.target.address} "),
     ]
@@ -100,6 +108,8 @@ def make_toolbar(shell: Shell) -> Callable[[], StyleAndTextTuples]:
             width: int | None = get_app().output.get_size().columns
         except Exception:  # no terminal size to fit: show everything
             width = None
-        return toolbar_fragments(shell, width)
+        # Nothing in it may drive the terminal (an address, a filter typed).
+        return [part for style, text, *_ in toolbar_fragments(shell, width)
+                for part in fragments(text, style)]
 
     return toolbar

@@ -91,6 +91,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="F",
         help="multiply every dialplan delay by F (0.1 = ten times faster)",
     )
+    p.add_argument(
+        "--caller-name",
+        action="append",
+        type=_escaped,
+        metavar="TEXT",
+        help="a caller name for background calls (repeatable); backslash escapes such as"
+        " \\x1b or \\u202e are decoded, to see what a client does with hostile names",
+    )
+    p.add_argument("--system-name", type=_escaped, default="amishell-sim", metavar="TEXT",
+                   help="the SystemName of CoreSettings (backslash escapes decoded)")
+    p.add_argument("--asterisk-version", type=_escaped, metavar="TEXT",
+                   help="the AsteriskVersion of CoreSettings (backslash escapes decoded)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     return p
@@ -126,6 +138,9 @@ def main(
         call_rate=args.call_rate,
         ssl_context=context,
         time_scale=args.time_scale,
+        caller_names=args.caller_name or (),
+        system_name=args.system_name,
+        asterisk_version=args.asterisk_version,
     )
     try:
         host, port = sim.start()
@@ -163,6 +178,14 @@ def main(
             signal.signal(signal.SIGTERM, previous)
     print("amishell-sim: stopped", file=out, flush=True)
     return 0
+
+
+def _escaped(text: str) -> str:
+    """``text`` with Python backslash escapes decoded (``\\x1b`` is ESC)."""
+    try:
+        return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"bad escape in {text!r}: {exc.reason}") from None
 
 
 def _describe(user: User) -> str:

@@ -55,7 +55,8 @@ class Simulator:
     ``users`` maps user names to :class:`User` (default: ``admin``/``admin``
     with every privilege). ``time_scale`` multiplies every dialplan delay
     (0.1 makes calls ten times faster). ``call_rate`` starts that many
-    background calls per second. See the package documentation for the rest.
+    background calls per second, their callers named from ``caller_names``. See the
+    package documentation for the rest.
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class Simulator:
         write_timeout: float | None = None,
         seed: int | None = None,
         catalog: Catalog | None = None,
+        caller_names: Sequence[str] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -94,6 +96,8 @@ class Simulator:
         self.max_queue_bytes = max_queue_bytes
         self.write_timeout = write_timeout
         self.catalog = catalog if catalog is not None else load_offline()
+        #: The caller names of background calls (any text: hostile ones test a client).
+        self.caller_names: tuple[str, ...] = tuple(caller_names) or _NAMES
         self.pbx = PBX(time_scale=time_scale)
         self.pbx.queues["support"] = Queue(
             "support", members=[Member("Local/100@demo", "Local/100@demo")]
@@ -273,7 +277,7 @@ class Simulator:
         if self.stopping or self.call_rate <= 0:
             return
         rng = self._rng
-        name = rng.choice(_NAMES)
+        name = rng.choice(self.caller_names)
         caller = (str(rng.randint(1001, 1099)), name)
         kind = rng.choices(("dial", "queue", "long", "event", "short"), (4, 1, 1, 1, 2))[0]
         try:
