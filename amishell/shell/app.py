@@ -109,6 +109,8 @@ class InteractiveShell:
         #: Actions the user stopped waiting for whose response has not come yet.
         self._abandoned: dict[str, Pending] = {}
         self._output = asyncio.Lock()
+        #: True while a full-screen view (.top) has the terminal.
+        self._fullscreen = False
         self.completer = BackgroundCompleter(AMICompleter(shell.sources))
         colours = InputColours()
         self.session: PromptSession[str] = PromptSession(
@@ -201,6 +203,8 @@ class InteractiveShell:
 
     async def show_events(self) -> None:
         """Print what the event view holds (events, notices) now."""
+        if self._fullscreen:  # a live view has the screen; events wait for the prompt
+            return
         view = self.shell.view
         async with self._output:
             try:
@@ -285,6 +289,8 @@ class InteractiveShell:
     async def run_item(self, item: Item) -> bool:
         """Run one parsed item; False when the shell should quit."""
         shell = self.shell
+        if isinstance(item, MetaLine) and item.name == "top" and self.ctx.stdout_isatty:
+            return await self.run_top(item)
         if not isinstance(item, MetaLine):
             result = shell.start(item)
         else:
@@ -326,6 +332,40 @@ class InteractiveShell:
             [("warn", f"stopped waiting for {result.name} (ActionID {future.action_id});"
                       " its response will be shown when it comes\n")]
         )
+        return True
+
+    async def run_top(self, item: MetaLine) -> bool:
+        """``.top [VIEW]``: the full-screen live view, then one line about the events
+        that arrived meanwhile (read, counted and logged all along)."""
+        from .top import TopApp
+        from .topview import VIEWS, TopModel
+
+        view = item.args[0].lower() if item.args else "channels"
+        if view not in VIEWS:
+            await self.write([("error", f"error: .top shows {', '.join(VIEWS)}\n")])
+            return True
+        shell = self.shell
+        model = TopModel(shell.history, lambda: shell.client,
+                         resync=shell.target.top_resync)
+        model.view = view
+        top = TopApp(model, lambda: shell.client, read_only=_read_only(shell),
+                     targets=lambda: _redirect_targets(shell),
+                     pt_input=self.session.input, pt_output=self.session.output)
+        mark = shell.history.total
+        self._fullscreen = True
+        try:
+            outcome = await top.run()
+        finally:
+            self._fullscreen = False
+            batch = shell.view.take()  # what the prompt would have shown: seen in the view
+            batch.events, batch.not_shown = [], 0
+            await self.write(shell.view.render(batch, shell.renderer))
+        arrived = shell.history.total - mark
+        if arrived:
+            await self.write([("dim", f"{arrived:,} events arrived while .top was open;"
+                                      f" .events last {min(arrived, 50)} shows the last ones\n")])
+        if outcome is not None and outcome[0] == "trace":
+            return await self.handle(f".trace {outcome[1]}")
         return True
 
     async def _note_queue(self, pending: Pending) -> None:
@@ -383,6 +423,20 @@ class InteractiveShell:
                 batch.events, batch.not_shown = [], 0
                 await self.write(self.shell.view.render(batch, self.shell.renderer))
         return ExitStatus.OK
+
+
+def _read_only(shell: Shell) -> bool:
+    """Whether the session may not change the PBX (no hang up or redirect keys)."""
+    return bool(getattr(shell.target, "read_only", False))
+
+
+def _redirect_targets(shell: Shell) -> list[str]:
+    """``EXTEN@CONTEXT`` targets for a redirect, from the dialplan."""
+    found = []
+    for context in shell.sources.values("context"):
+        found += [f"{exten}@{context}" for exten in shell.sources.values(
+            "exten", {"context": context})]
+    return found
 
 
 def _describe(error: BaseException) -> str:

@@ -424,6 +424,21 @@ def _history(shell: Shell, line: MetaLine) -> Result:
     return Info(lines)
 
 
+@command(
+    "top",
+    ".top [channels|calls|bridges|queues]",
+    "a live full-screen view of what the PBX is doing",
+    "  Kept current from events, resynced from CoreShowChannels, BridgeList and",
+    "  QueueStatus every top_resync seconds (a setting, default 5) and after a reconnect.",
+    "  Keys: 1-4/Tab view, s sort, / filter, Up/Down move, Enter the row's last event,",
+    "  v its variables, t trace its call, h hang up (asks y/N), r redirect, q or Esc back.",
+    "  Events go on being read, counted and logged while the view is open.",
+)
+def _top(shell: Shell, line: MetaLine) -> Result:
+    # The interactive shell runs the view itself; a script cannot show one.
+    return Problem(".top needs an interactive terminal")
+
+
 @command("quit", ".quit", "log off and leave (also Ctrl-D)")
 def _quit(shell: Shell, line: MetaLine) -> Result:
     from .core import Quit

@@ -57,6 +57,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "event_filter": "",
     "event_display": "on",
     "history": True,
+    "top_resync": 5.0,
 }
 _PROFILE_KEYS: Final = frozenset(
     {"host", "port", "username", "secret", "secret_command", "secret_file", "tls",
@@ -97,6 +98,7 @@ class Target:
         event_filter: str = "",
         event_display: str = "on",
         history: bool = True,
+        top_resync: float = 5.0,
         secret_command: str | None = None,
         secret_file: str | None = None,
         secret: str | None = None,
@@ -119,6 +121,8 @@ class Target:
         self.event_filter = event_filter
         self.event_display = event_display
         self.history = history
+        #: Seconds between the live views' resyncs from the list actions.
+        self.top_resync = top_resync
         #: Where the secret comes from (never the secret itself, except ``secret``).
         self.secret_command = secret_command
         self.secret_file = secret_file
@@ -253,6 +257,7 @@ _TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "pager": str, "pager_command": str, "keepalive": (int, float), "reconnect": bool,
     "reconnect_max": (int, float), "timeout": (int, float), "events": str,
     "event_filter": str, "event_display": str, "history": bool,
+    "top_resync": (int, float),
 }
 
 
