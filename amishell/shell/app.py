@@ -47,7 +47,7 @@ from .context import Context, ExitStatus
 from .core import Pending, Quit, Shell
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
-from .render import Fragments, to_ansi, to_plain
+from .render import ClearScreen, Fragments, to_ansi, to_plain
 from .toolbar import make_toolbar
 
 __all__ = ["InteractiveShell", "run_interactive"]
@@ -297,6 +297,12 @@ class InteractiveShell:
             result = got
         if isinstance(result, Quit):
             return False
+        if isinstance(result, ClearScreen):
+            out = self.session.app.output
+            out.erase_screen()
+            out.cursor_goto(0, 0)
+            out.flush()
+            return True
         if not isinstance(result, Pending):
             await self.show(shell.render(result))
             return True

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 from ..catalog import EVENT_CLASSES, KINDS
 from .lineparse import CLI_PREFIX, META_PREFIX, MetaLine
-from .render import FORMATS, Info, Problem, TableResult
+from .render import FORMATS, ClearScreen, Info, Problem, TableResult
 
 if TYPE_CHECKING:
     from .core import Result, Shell
@@ -34,7 +34,7 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
-ALIASES: Final = {"exit": "quit", "q": "quit", "h": "help", "?": "help"}
+ALIASES: Final = {"exit": "quit", "q": "quit", "h": "help", "?": "help", "cls": "clear"}
 
 
 def command(
@@ -73,7 +73,7 @@ HELP_INTRO: Final = [
     f"  {CLI_PREFIX}core show channels   a CLI command, completed by the server as in asterisk -r",
     f"  {META_PREFIX}help Originate       a shell command; this one lists an action's parameters",
     f"(No action name or CLI word starts with '{META_PREFIX}' or '{CLI_PREFIX}'; '!' is a CLI"
-    " word.)",
+    " word. exit, quit and clear alone on a line are the shell's own.)",
     "",
     "Shell commands:",
 ]
@@ -424,7 +424,27 @@ def _history(shell: Shell, line: MetaLine) -> Result:
     return Info(lines)
 
 
-@command("quit", ".quit", "log off and leave (also Ctrl-D)")
+@command(
+    "repeat",
+    ".repeat N LINE",
+    "run LINE N times (ranges such as {900..949} work in any line)",
+    "  .repeat 50 Ping                       fifty Pings, one after the other",
+    "  Originate Channel=Local/{900..949}@demo Application=Wait Data=5 Async=true",
+    "                                        fifty Originates, 900 to 949",
+    "  A range is digits only ({007..010} keeps the zeros); \\{1..2} is a literal brace;",
+    "  ${VAR} is left alone. At most 10,000 lines from one line.",
+)
+def _repeat(shell: Shell, line: MetaLine) -> Result:
+    # Reached only when the line could not be expanded (parse() expands it).
+    return Problem(".repeat takes a count and a line: .repeat 10 Ping")
+
+
+@command("clear", ".clear", "clear the screen (also: clear)")
+def _clear(shell: Shell, line: MetaLine) -> Result:
+    return ClearScreen()
+
+
+@command("quit", ".quit", "log off and leave (also Ctrl-D, exit, quit)")
 def _quit(shell: Shell, line: MetaLine) -> Result:
     from .core import Quit
 

@@ -25,7 +25,7 @@ from .context import Context, ExitStatus, private_fd
 from .eventhistory import DEFAULT_EVENTS, EventHistory
 from .events import EventView
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
-from .render import Fragments, Info, Problem, Renderer, TableResult
+from .render import ClearScreen, Fragments, Info, Problem, Renderer, TableResult
 from .sources import LiveSources
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Quit:
         return "Quit()"
 
 
-Result = Info | Problem | TableResult | Quit
+Result = Info | Problem | TableResult | ClearScreen | Quit
 
 
 class Pending(NamedTuple):
@@ -459,7 +459,7 @@ class Shell:
             frags.append(("dim", pending.note + "\n"))
         return frags
 
-    def render(self, result: Info | Problem | TableResult) -> Fragments:
+    def render(self, result: Info | Problem | TableResult | ClearScreen) -> Fragments:
         self.renderer.width = self.width()
         return self.renderer.result(result)
 

@@ -16,6 +16,7 @@ from ..protocol import format_pairs
 
 __all__ = [
     "FORMATS",
+    "ClearScreen",
     "Fragments",
     "Info",
     "Problem",
@@ -72,6 +73,10 @@ class Problem(NamedTuple):
     """Something the user should fix; shown as one ``error:`` line."""
 
     text: str
+
+
+class ClearScreen(NamedTuple):
+    """``clear``: the interactive shell clears the screen; scripts ignore it."""
 
 
 class TableResult(NamedTuple):
@@ -226,7 +231,9 @@ class Renderer:
     def _clip(self, line: str) -> str:
         return line if len(line) <= self.width else line[: self.width - 1] + "…"
 
-    def result(self, result: Info | Problem | TableResult) -> Fragments:
+    def result(self, result: Info | Problem | TableResult | ClearScreen) -> Fragments:
+        if isinstance(result, ClearScreen):
+            return []
         if isinstance(result, Problem):
             return [("error", "error: "), ("", result.text + "\n")]
         if isinstance(result, TableResult):
