@@ -530,3 +530,19 @@ def test_input_colours_load_with_the_first_character() -> None:
     assert ("class:pygments.keyword", ".help") in line
     attrs = colours.style.get_attrs_for_style_str("class:pygments.keyword")
     assert attrs.bold  # the input palette is in use now
+
+
+def test_columns_choose_what_a_list_table_shows(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    sim.start_call("400")
+    h = harness(sim)
+    h.type(".events off\r.columns CoreShowChannel Channel Duration\r")
+    h.wait_for("CoreShowChannel: Channel Duration")
+    start = len(h.text)
+    h.type("CoreShowChannels\r")
+    h.wait_for("2 items", after=start)
+    header = next(line for line in h.text[start:].splitlines() if line.startswith("Channel"))
+    assert header.split() == ["Channel", "Duration"]
+    h.type(".columns CoreShowChannel default\r")
+    h.wait_for("CoreShowChannel: Channel Context", after=start)

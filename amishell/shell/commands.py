@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 from ..catalog import EVENT_CLASSES, KINDS
 from .lineparse import CLI_PREFIX, META_PREFIX, MetaLine
 from .render import FORMATS, ClearScreen, Info, Problem, TableResult
+from .tables import LAYOUTS, kind_name, layout_for
 
 if TYPE_CHECKING:
     from .core import Result, Shell
@@ -273,6 +274,50 @@ def _format(shell: Shell, line: MetaLine) -> Result:
         return Problem(f"unknown format {fmt!r}: pretty, raw or json")
     shell.renderer.format = fmt
     return Info([f"format: {fmt}"], style="dim")
+
+
+@command(
+    "columns",
+    ".columns [ITEM [COLUMN ...|default]]",
+    "the columns of event list tables, per item type",
+    "  .columns                          every item type with its columns",
+    "  .columns QueueMember              the columns of one item type",
+    "  .columns QueueMember Name Status Paused CallsTaken   choose them, in order",
+    "  .columns QueueMember default      back to the shell's choice",
+    "  Headers of any list item can be named; a table shows those that fit the width.",
+)
+def _columns(shell: Shell, line: MetaLine) -> Result:
+    chosen = shell.renderer.columns
+    if not line.args:
+        kinds = sorted({*(k.lower() for k in LAYOUTS), *chosen})
+        rows = [
+            [kind_name(k), " ".join(_current(shell, k)), "set" if k in chosen else ""]
+            for k in kinds
+        ]
+        return TableResult(["Item", "Columns", ""], rows)
+    kind = line.args[0]
+    key = kind.lower()
+    names = [c for arg in line.args[1:] for c in arg.split(",") if c]
+    if not names:
+        columns = _current(shell, key)
+        if not columns:
+            return Info([f"{kind}: every header, in the server's order (no layout of its own)"])
+        note = "" if key in chosen else " (default)"
+        return Info([f"{kind_name(key)}: {' '.join(columns)}{note}"])
+    if len(names) == 1 and names[0].lower() == "default":
+        chosen.pop(key, None)
+        return Info([f"{kind_name(key)}: {' '.join(_current(shell, key)) or 'every header'}"],
+                    style="dim")
+    bad = [c for c in names if not c.replace("-", "").replace("_", "").isalnum()]
+    if bad:
+        return Problem(f"{bad[0]!r} is not a header name (letters, digits, - and _)")
+    chosen[key] = names
+    return Info([f"{kind_name(key)}: {' '.join(names)}"], style="dim")
+
+
+def _current(shell: Shell, key: str) -> list[str]:
+    layout = layout_for(key, shell.renderer.columns)
+    return list(layout.columns) if layout is not None else []
 
 
 @command("pager", ".pager [auto|never]", "page output longer than the screen")
