@@ -24,6 +24,7 @@ from amishell.shell.config import Target
 from amishell.shell.context import Context
 from amishell.shell.core import Shell
 from amishell.shell.history import MaskedFileHistory, MaskedMemoryHistory
+from amishell.shell.keys import split_typed
 from amishell.simulator import Faults, Simulator
 
 SECRET = "s3cret-admin"
@@ -546,3 +547,32 @@ def test_columns_choose_what_a_list_table_shows(
     assert header.split() == ["Channel", "Duration"]
     h.type(".columns CoreShowChannel default\r")
     h.wait_for("CoreShowChannel: Channel Context", after=start)
+
+
+def test_a_paste_of_lines_runs_each_line_as_if_typed(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    history = MaskedMemoryHistory()
+    h = harness(sim, history=history)
+    h.type(".events off\r")
+    h.wait_for("events: off")
+    start = len(h.text)
+    h.type("\x1b[200~Ping\nAction: CoreSettings\n\n/core show uptime\nCoreSta\x1b[201~")
+    pong = h.wait_for("Ping: Pong", after=start)
+    settings = h.wait_for("AMIversion", after=start)
+    uptime = h.wait_for("System uptime", after=start)
+    assert pong < settings < uptime  # in order, with no Enter typed
+    assert "CoreStatus" not in h.text[start:]  # the unfinished line waits in the input ...
+    h.type("tus\r")
+    h.wait_for("CoreCurrentCalls", after=start)  # ... and is sent by its Enter
+    assert list(history.get_strings())[-4:] == [
+        "Ping", "Action: CoreSettings", "/core show uptime", "CoreStatus"
+    ]
+
+
+def test_split_typed_is_what_enter_at_each_line_end_would_send() -> None:
+    assert split_typed("Ping\nAction: Ping\nX: 1\n\nCoreSt") == (
+        ["Ping", "Action: Ping\nX: 1"], "CoreSt"
+    )
+    assert split_typed("Action: Ping\nX: 1\n") == ([], "Action: Ping\nX: 1\n")
+    assert split_typed("\n\nPing\r\n") == (["Ping"], "")
