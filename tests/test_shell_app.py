@@ -576,3 +576,23 @@ def test_split_typed_is_what_enter_at_each_line_end_would_send() -> None:
     )
     assert split_typed("Action: Ping\nX: 1\n") == ([], "Action: Ping\nX: 1\n")
     assert split_typed("\n\nPing\r\n") == (["Ping"], "")
+
+
+def test_completion_drops_a_channel_once_its_hangup_is_seen(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    name = sim.start_call("400")
+    assert name is not None
+    h = harness(sim)
+    sources = h.shell.sources
+    deadline = time.monotonic() + 5
+    while name not in sources.values("channel") and time.monotonic() < deadline:
+        sources.reset()
+    assert name in sources.values("channel")
+    start = len(h.text)
+    h.type(f"Hangup Channel={name}\r")
+    h.wait_for("Hangup", after=start)
+    deadline = time.monotonic() + 1.5  # the list is cached for 3 s: not a refresh
+    while name in sources.values("channel") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert name not in sources.values("channel")
