@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ..catalog import EVENT_CLASSES, KINDS
+from .examples import example_line, unit
 from .lineparse import CLI_PREFIX, META_PREFIX, MetaLine
 from .render import FORMATS, ClearScreen, Info, Problem, TableResult
 from .tables import LAYOUTS, kind_name, layout_for
@@ -118,13 +119,21 @@ def _help_action(shell: Shell, name: str) -> Result:
             lines.append("(not offered to this user by the connected server)")
     rows = [
         [p.name + ("*" if p.required else ""), "required" if p.required else "optional",
-         KINDS.get(p.kind, p.kind)]
+         KINDS.get(p.kind, p.kind) + (f" ({u})" if (u := unit(canonical, p.name)) else "")]
         for p in params
     ]
-    example = " ".join([canonical, *(f"{p.name}=..." for p in params if p.required)])
+    example = example_line(canonical, params, _live_examples(shell))
     if not rows:
         return Info([*lines, "no parameters", f"example: {example}"])
     return TableResult(["Parameter", "", "Value"], rows, lines, f"example: {example}")
+
+
+def _live_examples(shell: Shell) -> Callable[[str], list[str]]:
+    """Values for examples from the server, only when already known (never a wait)."""
+    def live(kind: str) -> list[str]:
+        return shell.sources.values(kind) if shell.connected else []
+
+    return live
 
 
 # Events
