@@ -47,7 +47,7 @@ from .context import Context, ExitStatus
 from .core import Pending, Quit, Shell
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
-from .render import Fragments, to_ansi, to_plain
+from .render import ClearScreen, Fragments, to_ansi, to_plain
 from .toolbar import make_toolbar
 
 __all__ = ["InteractiveShell", "run_interactive"]
@@ -111,6 +111,9 @@ class InteractiveShell:
         self._output = asyncio.Lock()
         #: True while a full-screen view (.top) has the terminal.
         self._fullscreen = False
+        #: Lines of a paste still to run, as if typed, and what stays in the input.
+        self._typed: list[str] = []
+        self._unsent = ""
         self.completer = BackgroundCompleter(AMICompleter(shell.sources))
         colours = InputColours()
         self.session: PromptSession[str] = PromptSession(
@@ -125,7 +128,7 @@ class InteractiveShell:
             bottom_toolbar=make_toolbar(shell),
             style=DynamicStyle(lambda: colours.style),
             include_default_pygments_style=False,
-            key_bindings=make_bindings(),
+            key_bindings=make_bindings(self._pasted),
             input_processors=[SecretMask()],
             refresh_interval=0.5,
             search_ignore_case=True,
@@ -217,7 +220,9 @@ class InteractiveShell:
 
     # -- waiting, interruptibly -------------------------------------------------------
     def interrupt(self) -> None:
-        """Stop the current wait (what Ctrl-C does while a response is awaited)."""
+        """Stop the current wait (what Ctrl-C does while a response is awaited),
+        and the rest of a paste."""
+        self._typed.clear()
         if self._interrupt is not None:
             self._interrupt.set()
 
@@ -303,6 +308,12 @@ class InteractiveShell:
             result = got
         if isinstance(result, Quit):
             return False
+        if isinstance(result, ClearScreen):
+            out = self.session.app.output
+            out.erase_screen()
+            out.cursor_goto(0, 0)
+            out.flush()
+            return True
         if not isinstance(result, Pending):
             await self.show(shell.render(result))
             return True
@@ -397,6 +408,22 @@ class InteractiveShell:
                 await self.write([("error", f"error: internal error: {_describe(e)}\n")])
         return True
 
+    def _pasted(self, more: list[str], rest: str) -> None:
+        self._typed += more
+        self._unsent = rest
+
+    async def _run_pasted(self) -> bool:
+        """Run the rest of a paste line by line, each shown as if typed."""
+        while self._typed:
+            text = self._typed.pop(0)
+            shell = self.shell
+            await self.write([("dim", f"{shell.username}@{shell.target.host}> "),
+                              ("", text + "\n")])
+            self.session.history.append_string(text)
+            if not await self.handle(text):
+                return False
+        return True
+
     async def run(self, banner: list[str] | None = None) -> ExitStatus:
         if banner:
             await self.write([("dim", line + "\n") for line in banner])
@@ -404,14 +431,16 @@ class InteractiveShell:
         try:
             while True:
                 try:
-                    text = await self.session.prompt_async()
+                    unsent, self._unsent = self._unsent, ""
+                    text = await self.session.prompt_async(default=unsent)
                 except KeyboardInterrupt:
+                    self._typed.clear()
                     continue
                 except EOFError:
                     break
                 finally:
                     self._catch_sigint()
-                if not await self.handle(text):
+                if not await self.handle(text) or not await self._run_pasted():
                     break
         finally:
             pump.cancel()

@@ -13,9 +13,11 @@ from typing import Final, NamedTuple
 
 from ..message import Message
 from ..protocol import format_pairs
+from .tables import tables
 
 __all__ = [
     "FORMATS",
+    "ClearScreen",
     "Fragments",
     "Info",
     "Problem",
@@ -46,20 +48,6 @@ _SGR: Final[dict[str, str]] = {
     "late": "1;33",
 }
 
-#: Columns worth seeing first in a table of event list items.
-_PREFERRED: Final = (
-    "Channel", "ChannelStateDesc", "State", "Status", "CallerIDNum", "CallerIDName",
-    "ConnectedLineNum", "Context", "Exten", "Priority", "Application", "ApplicationData",
-    "Data", "Duration", "Seconds", "Queue", "Interface", "MemberName", "Name", "Family",
-    "Key", "Val", "Value", "BridgeUniqueid", "BridgeId", "BridgeID", "BridgeType",
-    "BridgeNumChannels", "ObjectName", "Endpoint", "DeviceState", "Uniqueid", "Linkedid",
-)
-_NOT_COLUMNS: Final = frozenset({"event", "actionid", "privilege", "eventlist"})
-_PLACEHOLDERS: Final = frozenset({"", "<unknown>"})
-_CHANNEL_IDS: Final = frozenset({"uniqueid", "linkedid"})
-_MAX_CELL: Final = 40
-
-
 class Info(NamedTuple):
     """Plain lines from a meta command (``.help``, ``.events``)."""
 
@@ -72,6 +60,10 @@ class Problem(NamedTuple):
     """Something the user should fix; shown as one ``error:`` line."""
 
     text: str
+
+
+class ClearScreen(NamedTuple):
+    """``clear``: the interactive shell clears the screen; scripts ignore it."""
 
 
 class TableResult(NamedTuple):
@@ -120,6 +112,8 @@ class Renderer:
         self.width = max(20, width)
         #: Show how long a response took (off for scripts writing to a pipe).
         self.show_elapsed = True
+        #: Columns chosen with ``.columns``: item event name (lower case) -> headers.
+        self.columns: dict[str, list[str]] = {}
 
     # -- responses ------------------------------------------------------------
     def response(
@@ -207,11 +201,19 @@ class Renderer:
 
     # -- tables ---------------------------------------------------------------
     def table(self, items: Sequence[Message]) -> Fragments:
-        columns, hidden = choose_columns(items, self.width)
-        rows = [[_cell(shown(c, item.value(c) or "")) for c in columns] for item in items]
-        frags = self.table_rows(columns, rows)
-        if hidden:
-            frags.append(("dim", f"not shown: {', '.join(hidden)} (.format raw shows all)\n"))
+        """Event list items as tables: one per item type (see :mod:`.tables`)."""
+        found = tables([_shown_item(item) for item in items], self.width, self.columns)
+        frags: Fragments = []
+        for table in found:
+            if len(found) > 1:
+                frags.append(("heading", f"{table.kind} ({len(table.rows)})"))
+                frags.append(("", "\n"))
+            frags += self.table_rows(table.headers, table.rows)
+            if table.hidden:
+                frags.append(("dim", (
+                    f"not shown: {', '.join(table.hidden)}"
+                    f" (.columns {table.kind} to choose; .format raw shows all)\n"
+                )))
         return frags
 
     def table_rows(self, headers: list[str], rows: list[list[str]]) -> Fragments:
@@ -226,7 +228,9 @@ class Renderer:
     def _clip(self, line: str) -> str:
         return line if len(line) <= self.width else line[: self.width - 1] + "…"
 
-    def result(self, result: Info | Problem | TableResult) -> Fragments:
+    def result(self, result: Info | Problem | TableResult | ClearScreen) -> Fragments:
+        if isinstance(result, ClearScreen):
+            return []
         if isinstance(result, Problem):
             return [("error", "error: "), ("", result.text + "\n")]
         if isinstance(result, TableResult):
@@ -247,6 +251,13 @@ def shown(key: str, value: str) -> str:
     return SECRET_MASK if value and key.lower() == "secret" else value
 
 
+def _shown_item(item: Message) -> Message:
+    """An item as a table shows it (a Secret starred)."""
+    if not any(k.lower() == "secret" for k, _ in item.headers):
+        return item
+    return Message([(k, shown(k, v)) for k, v in item.headers])
+
+
 def raw_text(msg: Message) -> str:
     """The message as it came off the wire (an event list: every message in it)."""
     parts = [_raw_one(msg)]
@@ -260,53 +271,6 @@ def _raw_one(msg: Message) -> str:
     data = msg.raw if msg.raw is not None else format_pairs(msg.headers)
     text = data.decode("utf-8", "replace").replace("\r\n", "\n")
     return text if text.endswith("\n\n") else text.rstrip("\n") + "\n\n"
-
-
-def choose_columns(items: Sequence[Message], width: int) -> tuple[list[str], list[str]]:
-    """The most informative columns that fit in ``width``, and those left out.
-
-    Columns whose value differs between items come first (in :data:`_PREFERRED`
-    order, then in order of appearance), then constant ones; empty ones (or all
-    ``<unknown>``) never. A channel's Uniqueid and Linkedid count as constant when
-    the Channel column already tells the items apart.
-    """
-    keys: dict[str, None] = {}
-    for item in items:
-        for key, _ in item.headers:
-            if key.lower() not in _NOT_COLUMNS:
-                keys.setdefault(key, None)
-    rank = {name.lower(): i for i, name in enumerate(_PREFERRED)}
-    order = {k: i for i, k in enumerate(keys)}
-    has_channel = any(k.lower() == "channel" for k in keys)
-
-    def score(key: str) -> tuple[int, int, int]:
-        values = {item.value(key) or "" for item in items} - _PLACEHOLDERS
-        if not values:
-            kind = 2
-        elif len(values) == 1 or (has_channel and key.lower() in _CHANNEL_IDS):
-            kind = 1
-        else:
-            kind = 0
-        return (kind, rank.get(key.lower(), len(rank)), order[key])
-
-    scores = {k: score(k) for k in keys}
-    ranked = sorted((k for k in keys if scores[k][0] < 2), key=scores.__getitem__)
-    chosen: list[str] = []
-    used = 0
-    for key in ranked:
-        w = max(len(key), *(len(_cell(item.value(key) or "")) for item in items))
-        extra = w + (2 if chosen else 0)
-        if used + extra > width:
-            continue
-        chosen.append(key)
-        used += extra
-    hidden = [k for k in ranked if k not in chosen]
-    return chosen, hidden
-
-
-def _cell(value: str) -> str:
-    value = value.replace("\n", " ")
-    return value if len(value) <= _MAX_CELL else value[: _MAX_CELL - 1] + "…"
 
 
 def _pad_row(values: list[str], widths: list[int]) -> str:
