@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import FuzzyWordCompleter
+from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -30,6 +31,7 @@ from prompt_toolkit.layout import (
 )
 from prompt_toolkit.styles import Style
 
+from ..message import Message
 from ..textsafe import clean
 from .topview import VIEWS, Row, TopModel
 
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
     from prompt_toolkit.output import Output
 
     from ..client import ActionFuture, AMIClient
-    from ..message import Message
 
 __all__ = ["TopApp"]
 
@@ -119,8 +120,11 @@ class TopApp:
     def _header(self) -> StyleAndTextTuples:
         m = self.model
         state = m.state
-        head = (f" {m.view}: {m.count()}   channels {len(state.channels)}"
-                f"   calls {len(state.calls())}   {m.events_per_second:,.0f} events/s")
+        counts = {"channels": len(state.channels), "calls": len(state.calls()),
+                  "bridges": len(state.bridges), "queues": len(state.queues)}
+        head = " " + "   ".join(
+            (f"[{name} {n}]" if name == m.view else f"{name} {n}") for name, n in counts.items()
+        ) + f"   {m.events_per_second:,.0f} events/s"
         if m.filter:
             head += f"   filter /{clean(m.filter)}"
         frags: StyleAndTextTuples = [("class:top.header", head)]
@@ -312,7 +316,7 @@ class TopApp:
 
     def _ask(self, mode: str, text: str) -> None:
         self.mode = mode
-        self.prompt.text = text
+        self.prompt.set_document(Document(text, len(text)))
         self.app.layout.focus(self.prompt)
 
     def _close_prompt(self) -> None:
@@ -355,7 +359,8 @@ class TopApp:
             if msg.is_error:
                 self.status = f"{what}: {msg.value('Message') or 'error'}"
             elif what.startswith("variables") and msg.events:
-                self._show(msg.events[0], what)
+                self._show(_variables(msg.events[0]), what)
+                self.status = ""
             else:
                 self.status = f"{what}: {msg.value('Message') or 'done'}"
 
@@ -376,3 +381,11 @@ def _fit(widths: list[int], width: int) -> int:
 
 def _line(headers: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+
+
+def _variables(status: Message) -> Message:
+    """The variables of a Status event (``ChanVariable``/``Variable`` headers), or
+    the whole event when it lists none."""
+    found = [(k, v) for k, v in status.headers
+             if k.lower().startswith("chanvariable") or k.lower() == "variable"]
+    return Message(found) if found else status

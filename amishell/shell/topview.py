@@ -147,15 +147,6 @@ class TopModel:
         col = min(self.sort_column, len(self.headers) - 1)
         return sorted(rows, key=lambda r: _natural(r.cells[col]))
 
-    def count(self) -> int:
-        if self.view == "channels":
-            return len(self.state.channels)
-        if self.view == "calls":
-            return len(self.state.calls())
-        if self.view == "bridges":
-            return len(self.state.bridges)
-        return len(self.state.queues)
-
     def _channels(self, now: float) -> list[Row]:
         rows = []
         for c in self.state.channels.values():
@@ -206,7 +197,8 @@ class TopModel:
             for m in q.members.values():
                 paused = "paused" if m.paused == "1" else ""
                 info = f"calls {m.calls_taken or 0}" + (", in a call" if m.incall == "1" else "")
-                cells = (q.name, "member", f"{m.name} ({m.interface})" if m.name else m.interface,
+                who = m.interface if m.name in ("", m.interface) else f"{m.name} ({m.interface})"
+                cells = (q.name, "member", who,
                          " ".join(w for w in (member_status(m.status), paused) if w), info)
                 ch = m.changed
                 changed = (0.0, 0.0, 0.0, max(ch.get("status", 0), ch.get("paused", 0)),
