@@ -49,6 +49,7 @@ from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
 from .render import ClearScreen, Fragments, to_ansi, to_plain
 from .toolbar import make_toolbar
+from .views import VIEW_COMMANDS
 
 __all__ = ["InteractiveShell", "run_interactive"]
 
@@ -110,7 +111,7 @@ class InteractiveShell:
         self._abandoned: dict[str, Pending] = {}
         self._output = asyncio.Lock()
         #: True while a full-screen view (.top) has the terminal.
-        self._fullscreen = False
+        self.fullscreen = False
         #: Lines of a paste still to run, as if typed, and what stays in the input.
         self._typed: list[str] = []
         self._unsent = ""
@@ -206,7 +207,7 @@ class InteractiveShell:
 
     async def show_events(self) -> None:
         """Print what the event view holds (events, notices) now."""
-        if self._fullscreen:  # a live view has the screen; events wait for the prompt
+        if self.fullscreen:  # a live view has the screen; events wait for the prompt
             return
         view = self.shell.view
         async with self._output:
@@ -275,7 +276,13 @@ class InteractiveShell:
             if held:
                 store_typeahead(inp, held)
 
-    async def _in_thread(self, fn: Callable[[], T], keys: bool = True) -> tuple[bool, T | None]:
+    async def pause(self, seconds: float) -> bool:
+        """Wait ``seconds``; False when Ctrl-C stopped the wait."""
+        finished, _ = await self._interruptible(asyncio.sleep(seconds), True)
+        return finished
+
+    async def in_thread(self, fn: Callable[[], T], keys: bool = True) -> tuple[bool, T | None]:
+        """Run ``fn`` on a thread; ``(False, None)`` when Ctrl-C stopped the wait."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
 
@@ -294,14 +301,14 @@ class InteractiveShell:
     async def run_item(self, item: Item) -> bool:
         """Run one parsed item; False when the shell should quit."""
         shell = self.shell
-        if isinstance(item, MetaLine) and item.name == "top" and self.ctx.stdout_isatty:
-            return await self.run_top(item)
+        if isinstance(item, MetaLine) and item.name in VIEW_COMMANDS and self.ctx.stdout_isatty:
+            return await VIEW_COMMANDS[item.name](self, item)
         if not isinstance(item, MetaLine):
             result = shell.start(item)
         else:
             # .connect may ask for a secret on the terminal: leave the keyboard to it.
             keys = item.name != "connect"
-            finished, got = await self._in_thread(lambda: shell.start(item), keys)
+            finished, got = await self.in_thread(lambda: shell.start(item), keys)
             if not finished or got is None:
                 await self.write([("warn", "stopped waiting\n")])
                 return True
@@ -319,7 +326,7 @@ class InteractiveShell:
             return True
         await self._note_queue(result)
         future = result.future
-        finished, msg = await self._in_thread(future.result)
+        finished, msg = await self.in_thread(future.result)
         if finished and msg is not None:
             # What arrived before this response is shown before it.
             for done in [p for p in list(self._abandoned.values()) if p.future.done()]:
@@ -343,40 +350,6 @@ class InteractiveShell:
             [("warn", f"stopped waiting for {result.name} (ActionID {future.action_id});"
                       " its response will be shown when it comes\n")]
         )
-        return True
-
-    async def run_top(self, item: MetaLine) -> bool:
-        """``.top [VIEW]``: the full-screen live view, then one line about the events
-        that arrived meanwhile (read, counted and logged all along)."""
-        from .top import TopApp
-        from .topview import VIEWS, TopModel
-
-        view = item.args[0].lower() if item.args else "channels"
-        if view not in VIEWS:
-            await self.write([("error", f"error: .top shows {', '.join(VIEWS)}\n")])
-            return True
-        shell = self.shell
-        model = TopModel(shell.history, lambda: shell.client,
-                         resync=shell.target.top_resync)
-        model.view = view
-        top = TopApp(model, lambda: shell.client, read_only=_read_only(shell),
-                     targets=lambda: _redirect_targets(shell),
-                     pt_input=self.session.input, pt_output=self.session.output)
-        mark = shell.history.total
-        self._fullscreen = True
-        try:
-            outcome = await top.run()
-        finally:
-            self._fullscreen = False
-            batch = shell.view.take()  # what the prompt would have shown: seen in the view
-            batch.events, batch.not_shown = [], 0
-            await self.write(shell.view.render(batch, shell.renderer))
-        arrived = shell.history.total - mark
-        if arrived:
-            await self.write([("dim", f"{arrived:,} events arrived while .top was open;"
-                                      f" .events last {min(arrived, 50)} shows the last ones\n")])
-        if outcome is not None and outcome[0] == "trace":
-            return await self.handle(f".trace {outcome[1]}")
         return True
 
     async def _note_queue(self, pending: Pending) -> None:
@@ -452,20 +425,6 @@ class InteractiveShell:
                 batch.events, batch.not_shown = [], 0
                 await self.write(self.shell.view.render(batch, self.shell.renderer))
         return ExitStatus.OK
-
-
-def _read_only(shell: Shell) -> bool:
-    """Whether the session may not change the PBX (no hang up or redirect keys)."""
-    return bool(getattr(shell.target, "read_only", False))
-
-
-def _redirect_targets(shell: Shell) -> list[str]:
-    """``EXTEN@CONTEXT`` targets for a redirect, from the dialplan."""
-    found = []
-    for context in shell.sources.values("context"):
-        found += [f"{exten}@{context}" for exten in shell.sources.values(
-            "exten", {"context": context})]
-    return found
 
 
 def _describe(error: BaseException) -> str:

@@ -494,6 +494,20 @@ def _top(shell: Shell, line: MetaLine) -> Result:
 
 
 @command(
+    "watch",
+    ".watch [--count N] SECONDS LINE",
+    "run an action or /CLI command every SECONDS, marking what changed",
+    "  .watch 2 QueueStatus",
+    "  .watch 5 /core show channels",
+    "  .watch --count 3 1 CoreStatus      three runs, one second apart",
+    "  Lines that differ from the previous run are marked; Ctrl-C stops.",
+)
+def _watch(shell: Shell, line: MetaLine) -> Result:
+    # The interactive shell runs it; a script has .repeat.
+    return Problem(".watch needs an interactive terminal; a script can use .repeat")
+
+
+@command(
     "repeat",
     ".repeat N LINE",
     "run LINE N times (ranges such as {900..949} work in any line)",
