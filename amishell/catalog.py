@@ -89,6 +89,8 @@ KINDS: Final = {
     "module": "a module name, such as res_pjsip.so",
     "parkinglot": "a parking lot name",
     "filename": "a configuration file name, such as extensions.conf",
+    "dbfamily": "an AstDB family, such as cidname",
+    "dbkey": "a key of the AstDB family given",
 }
 
 
@@ -292,6 +294,8 @@ _ACTION_KINDS: Final = {
     ("filter", "filter"): "filter",
     ("queuechangeprioritycaller", "priority"): "number",
     ("waitevent", "timeout"): "number",
+    **{(db, "family"): "dbfamily" for db in ("dbget", "dbput", "dbdel", "dbdeltree", "dbgettree")},
+    **{(db, "key"): "dbkey" for db in ("dbget", "dbput", "dbdel", "dbdeltree", "dbgettree")},
 }
 
 

@@ -160,7 +160,7 @@ def test_value_kinds() -> None:
     assert kind("Login", "Events") == "eventmask"
     assert kind("Login", "Secret") == "secret"
     assert kind("Login", "Key") == "secret"
-    assert kind("DBPut", "Key") == "text"
+    assert kind("DBPut", "Key") == "dbkey"  # an AstDB key, not a secret
     assert kind("QueueAdd", "Queue") == "queue"
     assert kind("QueueAdd", "Interface") == "interface"
     assert kind("QueueAdd", "Paused") == "bool"

@@ -24,6 +24,7 @@ from amishell.shell.config import Target
 from amishell.shell.context import Context
 from amishell.shell.core import Shell
 from amishell.shell.history import MaskedFileHistory, MaskedMemoryHistory
+from amishell.shell.keys import split_typed
 from amishell.simulator import Faults, Simulator
 
 SECRET = "s3cret-admin"
@@ -530,3 +531,68 @@ def test_input_colours_load_with_the_first_character() -> None:
     assert ("class:pygments.keyword", ".help") in line
     attrs = colours.style.get_attrs_for_style_str("class:pygments.keyword")
     assert attrs.bold  # the input palette is in use now
+
+
+def test_columns_choose_what_a_list_table_shows(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    sim.start_call("400")
+    h = harness(sim)
+    h.type(".events off\r.columns CoreShowChannel Channel Duration\r")
+    h.wait_for("CoreShowChannel: Channel Duration")
+    start = len(h.text)
+    h.type("CoreShowChannels\r")
+    h.wait_for("2 items", after=start)
+    header = next(line for line in h.text[start:].splitlines() if line.startswith("Channel"))
+    assert header.split() == ["Channel", "Duration"]
+    h.type(".columns CoreShowChannel default\r")
+    h.wait_for("CoreShowChannel: Channel Context", after=start)
+
+
+def test_a_paste_of_lines_runs_each_line_as_if_typed(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    history = MaskedMemoryHistory()
+    h = harness(sim, history=history)
+    h.type(".events off\r")
+    h.wait_for("events: off")
+    start = len(h.text)
+    h.type("\x1b[200~Ping\nAction: CoreSettings\n\n/core show uptime\nCoreSta\x1b[201~")
+    pong = h.wait_for("Ping: Pong", after=start)
+    settings = h.wait_for("AMIversion", after=start)
+    uptime = h.wait_for("System uptime", after=start)
+    assert pong < settings < uptime  # in order, with no Enter typed
+    assert "CoreStatus" not in h.text[start:]  # the unfinished line waits in the input ...
+    h.type("tus\r")
+    h.wait_for("CoreCurrentCalls", after=start)  # ... and is sent by its Enter
+    assert list(history.get_strings())[-4:] == [
+        "Ping", "Action: CoreSettings", "/core show uptime", "CoreStatus"
+    ]
+
+
+def test_split_typed_is_what_enter_at_each_line_end_would_send() -> None:
+    assert split_typed("Ping\nAction: Ping\nX: 1\n\nCoreSt") == (
+        ["Ping", "Action: Ping\nX: 1"], "CoreSt"
+    )
+    assert split_typed("Action: Ping\nX: 1\n") == ([], "Action: Ping\nX: 1\n")
+    assert split_typed("\n\nPing\r\n") == (["Ping"], "")
+
+
+def test_completion_drops_a_channel_once_its_hangup_is_seen(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    name = sim.start_call("400")
+    assert name is not None
+    h = harness(sim)
+    sources = h.shell.sources
+    deadline = time.monotonic() + 5
+    while name not in sources.values("channel") and time.monotonic() < deadline:
+        sources.reset()
+    assert name in sources.values("channel")
+    start = len(h.text)
+    h.type(f"Hangup Channel={name}\r")
+    h.wait_for("Hangup", after=start)
+    deadline = time.monotonic() + 1.5  # the list is cached for 3 s: not a refresh
+    while name in sources.values("channel") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert name not in sources.values("channel")

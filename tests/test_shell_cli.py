@@ -329,3 +329,25 @@ def test_interactive_connect_failures_are_one_line(
     assert status == ExitStatus.CONNECTION
     assert err.strip() == "amishell: internal error: RuntimeError: a bug"
     assert hooked == []  # nothing escaped the connecting thread
+
+
+def test_exit_alone_ends_a_script_without_reaching_asterisk(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    status, out, err = run([address(sim)], tmp_path, stdin="Ping\nexit\nCoreSettings\n")
+    assert status == ExitStatus.OK, err
+    assert "Ping: Pong" in out
+    assert "AMIversion" not in out  # nothing ran after exit
+    assert "Invalid" not in out + err and "Error" not in out + err  # exit was not an action
+
+
+def test_a_range_in_a_script_runs_one_action_per_number(sim: Simulator, tmp_path: Path) -> None:
+    status, out, err = run(
+        [address(sim), "--json", "-x", "Setvar Variable=GLOBAL_{1..3} Value=x",
+         "-x", ".repeat 2 Ping"],
+        tmp_path,
+    )
+    assert status == ExitStatus.OK, err
+    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert [a.get("Response") for a in answers] == ["Success"] * 5
+    assert sum(1 for a in answers if a.get("Ping") == "Pong") == 2

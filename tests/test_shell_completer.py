@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 from prompt_toolkit.completion import CompleteEvent
@@ -26,10 +26,10 @@ class FakeSources:
         spec = load_offline().get(action)
         return spec.params if spec is not None else ()
 
-    def values(self, kind: str) -> list[str]:
-        return {"channel": ["PJSIP/100-0001", "Local/200@demo-0002;1"], "queue": ["support"]}.get(
-            kind, []
-        )
+    def values(self, kind: str, given: Mapping[str, str] | None = None) -> list[str]:
+        self.given = dict(given or {})
+        return {"channel": ["PJSIP/100-0001", "Local/200@demo-0002;1"], "queue": ["support"],
+                "exten": ["100", "200"]}.get(kind, [])
 
     def cli(self, line: str, word: str) -> list[str]:
         self.cli_calls.append((line, word))
@@ -125,14 +125,30 @@ def test_meta_completion() -> None:
 # Live sources against the simulator
 
 
+class Clock:
+    """A clock the test moves on, to age the sources' caches."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def live(sim: Simulator) -> object:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def live(sim: Simulator, clock: Clock) -> Iterator[tuple[AMIClient, LiveSources]]:
     host, port = sim.address
     client = AMIClient("admin", "s3cret-admin", host, port, events="off")
     assert client.connect()
     listed = client.action({"Action": "ListCommands"})
     catalog = Catalog.from_list_commands(listed, load_offline())
-    yield client, LiveSources(lambda: client, lambda: catalog, server_key=lambda: "sim")
+    yield client, LiveSources(lambda: client, lambda: catalog, server_key=lambda: "sim",
+                              variables=lambda: ["MY_SEEN_VAR"], clock=clock)
     client.disconnect()
 
 
@@ -145,7 +161,7 @@ def test_live_cli_completion(live: tuple[AMIClient, LiveSources]) -> None:
 
 
 def test_live_channels_parameters_and_cache(
-    live: tuple[AMIClient, LiveSources], sim: Simulator
+    live: tuple[AMIClient, LiveSources], sim: Simulator, clock: Clock
 ) -> None:
     client, sources = live
     reply = client.action(
@@ -155,7 +171,7 @@ def test_live_channels_parameters_and_cache(
     assert not reply.is_error
     channels: list[str] = []
     for _ in range(50):
-        sources._lists["channel"].at = -1e9  # the cache lasts a few seconds: expire it
+        clock.now += 60  # the cache lasts a few seconds: let it age
         channels = complete("Hangup Channel=Local/400", sources)
         if channels:
             break
@@ -163,7 +179,6 @@ def test_live_channels_parameters_and_cache(
     assert channels and channels[0].startswith("Local/400@demo")
     # parameters from the live `manager show command`, cached per server
     assert complete("Originate ", sources)[0] == "Channel="
-    assert ("sim", "originate") in sources._params
 
 
 def test_live_sources_without_a_connection() -> None:
@@ -184,3 +199,51 @@ def test_cli_denied_user_stops_asking(sim_factory: Callable[..., Simulator]) -> 
         assert sources.cli_denied
     finally:
         client.disconnect()
+
+
+def test_exten_completes_from_the_context_given(live: tuple[AMIClient, LiveSources]) -> None:
+    _, sources = live
+    got = complete("Originate Channel=Local/1@demo Context=demo Exten=", sources)
+    assert {"100", "200", "300", "400", "500"} <= set(got)
+    assert complete("Originate Context=nosuch Exten=", sources) == []
+    block = complete("Action: Originate\nContext: demo\nExten: 3", sources)
+    assert block == ["300", "301"]
+
+
+def test_a_queue_members_interface_completes_from_its_queue(
+    live: tuple[AMIClient, LiveSources]
+) -> None:
+    _, sources = live
+    assert complete("QueuePause Queue=support Interface=", sources) == ["Local/100@demo"]
+
+
+def test_astdb_families_and_keys_complete(live: tuple[AMIClient, LiveSources]) -> None:
+    client, sources = live
+    for family, key in (("cidname", "100"), ("cidname", "200"), ("blacklist", "555")):
+        assert not client.action({"Action": "DBPut", "Family": family, "Key": key,
+                                  "Val": "x"}).is_error
+    assert {"cidname", "blacklist"} <= set(complete("DBGet Family=", sources))
+    assert complete("DBGet Family=cidname Key=", sources) == ["100", "200"]
+
+
+def test_variable_names_complete_from_common_ones_and_those_seen(
+    live: tuple[AMIClient, LiveSources]
+) -> None:
+    _, sources = live
+    got = complete("Getvar Channel=x Variable=", sources)
+    assert "DIALSTATUS" in got and "MY_SEEN_VAR" in got
+
+
+def test_a_hung_up_channel_is_no_longer_offered(
+    live: tuple[AMIClient, LiveSources], sim: Simulator
+) -> None:
+    _, sources = live
+    name = sim.start_call("400")
+    assert name is not None
+    for _ in range(50):
+        if name in complete("Hangup Channel=Local/400", sources):
+            break
+        sources.reset()
+    assert name in complete("Hangup Channel=Local/400", sources)
+    sources.forget_channel(name)
+    assert name not in complete("Hangup Channel=Local/400", sources)

@@ -11,6 +11,7 @@ from amishell.shell.lineparse import (
     CliLine,
     InputError,
     MetaLine,
+    expand_ranges,
     is_block_start,
     mask_secrets,
     parse,
@@ -196,3 +197,64 @@ def test_any_text_parses_or_raises_input_error(text: str) -> None:
 def test_masking_never_crashes_and_hides_secret_values(text: str) -> None:
     masked = mask_secrets(text + " Secret=zz-secret-zz")
     assert "zz-secret-zz" not in masked
+
+
+# Shell words, ranges and .repeat
+
+
+@pytest.mark.parametrize("typed", ["exit", "quit", "EXIT", "  quit  "])
+def test_exit_and_quit_alone_are_the_shells_own(typed: str) -> None:
+    assert parse(typed) == [MetaLine("quit", [], "")]
+
+
+def test_clear_alone_clears_the_screen_and_is_never_sent() -> None:
+    assert parse("clear") == [MetaLine("clear", [], "")]
+
+
+def test_exit_with_arguments_is_still_an_action_line() -> None:
+    (item,) = parse("Exit Foo=1")
+    assert isinstance(item, ActionLine) and item.name == "Exit"
+
+
+def test_a_range_makes_one_line_per_number() -> None:
+    items = parse("Originate Channel=Local/{900..902}@demo Async=true")
+    assert [i.fields[0] for i in items if isinstance(i, ActionLine)] == [
+        ("Channel", "Local/900@demo"), ("Channel", "Local/901@demo"),
+        ("Channel", "Local/902@demo"),
+    ]
+
+
+def test_ranges_keep_zeros_count_down_and_combine() -> None:
+    assert expand_ranges("x{08..10}") == ["x08", "x09", "x10"]
+    assert expand_ranges("x{3..1}") == ["x3", "x2", "x1"]
+    assert expand_ranges("{1..2}-{1..2}") == ["1-1", "1-2", "2-1", "2-2"]
+
+
+def test_an_escaped_brace_and_dialplan_variables_are_left_alone() -> None:
+    assert expand_ranges(r"Set \{1..3} ${VAR} ${1..2}") == ["Set {1..3} ${VAR} ${1..2}"]
+    assert expand_ranges(r"Filter=\d{2,3}") == [r"Filter=\d{2,3}"]
+
+
+def test_ranges_work_in_cli_lines_but_not_in_shell_commands() -> None:
+    assert parse("/core show channel Local/{1..2}") == [
+        CliLine("core show channel Local/1"), CliLine("core show channel Local/2")
+    ]
+    (item,) = parse(".serverfilter Exten: {1..2}")
+    assert isinstance(item, MetaLine) and item.rest == "Exten: {1..2}"
+
+
+def test_repeat_runs_a_line_n_times() -> None:
+    assert parse(".repeat 3 Ping") == [ActionLine("Ping", [])] * 3
+
+
+@pytest.mark.parametrize("typed", [".repeat", ".repeat x Ping", ".repeat 0 Ping", ".repeat 5"])
+def test_repeat_without_a_count_and_a_line_says_how(typed: str) -> None:
+    with pytest.raises(InputError, match="count and a line"):
+        parse(typed)
+
+
+def test_too_many_lines_from_one_line_is_refused() -> None:
+    with pytest.raises(InputError, match="at most 10,000"):
+        parse("Ping Foo={1..100000}")
+    with pytest.raises(InputError, match="at most 10,000"):
+        parse(".repeat 20000 Ping")

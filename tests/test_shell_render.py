@@ -14,7 +14,6 @@ from amishell.shell.render import (
     Problem,
     Renderer,
     TableResult,
-    choose_columns,
     elapsed_text,
     to_ansi,
     to_plain,
@@ -70,21 +69,19 @@ def test_error_response_is_red() -> None:
 def test_event_list_as_a_table_with_the_count() -> None:
     text = to_plain(Renderer("pretty", width=100).response(channel_list(), 0.002))
     lines = text.splitlines()
-    assert lines[0].split() == ["Channel", "ChannelStateDesc", "Application", "Context"]
-    assert lines[1].split() == ["PJSIP/100-00000000", "Up", "Dial", "demo"]
+    assert lines[0].split() == ["Channel", "Context", "State", "Application"]
+    assert lines[1].split() == ["PJSIP/100-00000000", "demo", "Up", "Dial"]
     assert "3 items" in text
     assert "ActionID" not in text
 
 
-def test_table_fits_the_width_most_informative_first() -> None:
-    items = channel_list().events
-    columns, hidden = choose_columns(items, 40)
-    assert columns == ["Channel", "ChannelStateDesc"]
-    assert hidden == ["Application", "Context"]  # a constant column is the least informative
-    assert "AccountCode" not in hidden  # empty everywhere: never a column
-    text = to_plain(Renderer("pretty", width=40).table(items))
-    assert all(len(line) <= 40 for line in text.splitlines()[:4])
-    assert "not shown:" in text
+def test_a_narrow_table_keeps_the_first_columns_and_says_what_it_left_out() -> None:
+    text = to_plain(Renderer("pretty", width=30).table(channel_list().events))
+    lines = text.splitlines()
+    assert lines[0].split() == ["Channel", "Context"]
+    assert all(len(line) <= 30 for line in lines[:4])
+    assert "not shown: ChannelStateDesc, Application (.columns CoreShowChannel" in text
+    assert "AccountCode" not in text  # empty everywhere: never a column
 
 
 def test_list_count_mismatch_and_incomplete_list_are_said() -> None:
@@ -156,20 +153,6 @@ def test_lexers_always_finish(text: str) -> None:
     assert "".join(v for _, v in AMILexer().get_tokens(text)).strip() == text.strip()
     assert "".join(v for _, v in InputLexer().get_tokens(text)).strip() == text.strip()
     list(lex_message(text))
-
-
-def test_channel_ids_and_placeholders_make_way_for_useful_columns() -> None:
-    items = [
-        Message([("Event", "CoreShowChannel"), ("Channel", f"Local/400@demo-00000007;{n}"),
-                 ("Uniqueid", f"1795694301.{14 + n}"), ("Linkedid", "1795694301.14"),
-                 ("ChannelStateDesc", "Up"), ("CallerIDName", "<unknown>"),
-                 ("Context", "demo"), ("Priority", str(n))])
-        for n in (1, 2)
-    ]
-    columns, hidden = choose_columns(items, 60)
-    assert columns == ["Channel", "Priority", "ChannelStateDesc"]  # Priority differs
-    assert hidden == ["Context", "Uniqueid", "Linkedid"]  # Channel already tells them apart
-    assert "CallerIDName" not in columns + hidden  # <unknown> everywhere: no column
 
 
 def test_a_late_response_says_so_in_raw_but_json_stays_json() -> None:

@@ -49,8 +49,9 @@ from .core import Pending, Quit, Shell
 from .guard import Confirm
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
-from .render import Fragments, to_text
+from .render import ClearScreen, Fragments, to_text
 from .toolbar import make_toolbar
+from .views import VIEW_COMMANDS
 
 __all__ = ["InteractiveShell", "run_interactive"]
 
@@ -115,6 +116,11 @@ class InteractiveShell:
         #: Actions the user stopped waiting for whose response has not come yet.
         self._abandoned: dict[str, Pending] = {}
         self._output = asyncio.Lock()
+        #: True while a full-screen view (.top) has the terminal.
+        self.fullscreen = False
+        #: Lines of a paste still to run, as if typed, and what stays in the input.
+        self._typed: list[str] = []
+        self._unsent = ""
         self.completer = BackgroundCompleter(AMICompleter(shell.sources))
         colours = InputColours()
         self.session: PromptSession[str] = PromptSession(
@@ -129,7 +135,7 @@ class InteractiveShell:
             bottom_toolbar=make_toolbar(shell),
             style=DynamicStyle(lambda: colours.style),
             include_default_pygments_style=False,
-            key_bindings=make_bindings(),
+            key_bindings=make_bindings(self._pasted),
             input_processors=[SecretMask()],
             refresh_interval=0.5,
             search_ignore_case=True,
@@ -212,6 +218,8 @@ class InteractiveShell:
 
     async def show_events(self) -> None:
         """Print what the event view holds (events, notices) now."""
+        if self.fullscreen:  # a live view has the screen; events wait for the prompt
+            return
         view = self.shell.view
         async with self._output:
             try:
@@ -224,7 +232,9 @@ class InteractiveShell:
 
     # -- waiting, interruptibly -------------------------------------------------------
     def interrupt(self) -> None:
-        """Stop the current wait (what Ctrl-C does while a response is awaited)."""
+        """Stop the current wait (what Ctrl-C does while a response is awaited),
+        and the rest of a paste."""
+        self._typed.clear()
         if self._interrupt is not None:
             self._interrupt.set()
 
@@ -277,7 +287,13 @@ class InteractiveShell:
             if held:
                 store_typeahead(inp, held)
 
-    async def _in_thread(self, fn: Callable[[], T], keys: bool = True) -> tuple[bool, T | None]:
+    async def pause(self, seconds: float) -> bool:
+        """Wait ``seconds``; False when Ctrl-C stopped the wait."""
+        finished, _ = await self._interruptible(asyncio.sleep(seconds), True)
+        return finished
+
+    async def in_thread(self, fn: Callable[[], T], keys: bool = True) -> tuple[bool, T | None]:
+        """Run ``fn`` on a thread; ``(False, None)`` when Ctrl-C stopped the wait."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
 
@@ -292,20 +308,18 @@ class InteractiveShell:
         threading.Thread(target=run, name="amishell-wait", daemon=True).start()
         return await self._interruptible(done, keys)
 
-    async def wait_in_thread(self, fn: Callable[[], T]) -> tuple[bool, T | None]:
-        """Run ``fn`` in a thread; Ctrl-C stops the wait: (finished, its value)."""
-        return await self._in_thread(fn)
-
     # -- running lines ----------------------------------------------------------------
     async def run_item(self, item: Item) -> bool:
         """Run one parsed item; False when the shell should quit."""
         shell = self.shell
+        if isinstance(item, MetaLine) and item.name in VIEW_COMMANDS and self.ctx.stdout_isatty:
+            return await VIEW_COMMANDS[item.name](self, item)
         if not isinstance(item, MetaLine):
             result = shell.start(item)
         else:
             # .connect may ask for a secret on the terminal: leave the keyboard to it.
             keys = item.name != "connect"
-            finished, got = await self._in_thread(lambda: shell.start(item), keys)
+            finished, got = await self.in_thread(lambda: shell.start(item), keys)
             if not finished or got is None:
                 await self.write([("warn", "stopped waiting\n")])
                 return True
@@ -317,12 +331,18 @@ class InteractiveShell:
             result = asked
         if isinstance(result, Quit):
             return False
+        if isinstance(result, ClearScreen):
+            out = self.session.app.output
+            out.erase_screen()
+            out.cursor_goto(0, 0)
+            out.flush()
+            return True
         if not isinstance(result, Pending):
             await self.show(shell.render(result))
             return True
         await self._note_queue(result)
         future = result.future
-        finished, msg = await self._in_thread(future.result)
+        finished, msg = await self.in_thread(future.result)
         if finished and msg is not None:
             # What arrived before this response is shown before it.
             for done in [p for p in list(self._abandoned.values()) if p.future.done()]:
@@ -377,6 +397,22 @@ class InteractiveShell:
                 await self.write([("error", f"error: internal error: {_describe(e)}\n")])
         return True
 
+    def _pasted(self, more: list[str], rest: str) -> None:
+        self._typed += more
+        self._unsent = rest
+
+    async def _run_pasted(self) -> bool:
+        """Run the rest of a paste line by line, each shown as if typed."""
+        while self._typed:
+            text = self._typed.pop(0)
+            shell = self.shell
+            await self.write([("dim", f"{shell.username}@{shell.target.host}> "),
+                              ("", text + "\n")])
+            self.session.history.append_string(text)
+            if not await self.handle(text):
+                return False
+        return True
+
     async def run(self, banner: list[str] | None = None) -> ExitStatus:
         if banner:
             await self.write([("dim", line + "\n") for line in banner])
@@ -384,14 +420,16 @@ class InteractiveShell:
         try:
             while True:
                 try:
-                    text = await self.session.prompt_async()
+                    unsent, self._unsent = self._unsent, ""
+                    text = await self.session.prompt_async(default=unsent)
                 except KeyboardInterrupt:
+                    self._typed.clear()
                     continue
                 except EOFError:
                     break
                 finally:
                     self._catch_sigint()
-                if not await self.handle(text):
+                if not await self.handle(text) or not await self._run_pasted():
                     break
         finally:
             pump.cancel()

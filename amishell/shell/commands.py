@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Final
 
 from ..catalog import EVENT_CLASSES, KINDS
 from ..safety import refusal
+from .examples import example_line, unit
 from .lineparse import CLI_PREFIX, META_PREFIX, MetaLine
-from .render import FORMATS, Info, Problem, TableResult
+from .render import FORMATS, ClearScreen, Info, Problem, TableResult
+from .tables import LAYOUTS, kind_name, layout_for
 
 if TYPE_CHECKING:
     from .core import Result, Shell
@@ -35,7 +37,7 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
-ALIASES: Final = {"exit": "quit", "q": "quit", "h": "help", "?": "help"}
+ALIASES: Final = {"exit": "quit", "q": "quit", "h": "help", "?": "help", "cls": "clear"}
 
 
 def command(
@@ -74,7 +76,7 @@ HELP_INTRO: Final = [
     f"  {CLI_PREFIX}core show channels   a CLI command, completed by the server as in asterisk -r",
     f"  {META_PREFIX}help Originate       a shell command; this one lists an action's parameters",
     f"(No action name or CLI word starts with '{META_PREFIX}' or '{CLI_PREFIX}'; '!' is a CLI"
-    " word.)",
+    " word. exit, quit and clear alone on a line are the shell's own.)",
     "",
     "Shell commands:",
 ]
@@ -120,13 +122,21 @@ def _help_action(shell: Shell, name: str) -> Result:
         lines.append("may change the PBX: refused when read-only, asked about with confirm on")
     rows = [
         [p.name + ("*" if p.required else ""), "required" if p.required else "optional",
-         KINDS.get(p.kind, p.kind)]
+         KINDS.get(p.kind, p.kind) + (f" ({u})" if (u := unit(canonical, p.name)) else "")]
         for p in params
     ]
-    example = " ".join([canonical, *(f"{p.name}=..." for p in params if p.required)])
+    example = example_line(canonical, params, _live_examples(shell))
     if not rows:
         return Info([*lines, "no parameters", f"example: {example}"])
     return TableResult(["Parameter", "", "Value"], rows, lines, f"example: {example}")
+
+
+def _live_examples(shell: Shell) -> Callable[[str], list[str]]:
+    """Values for examples from the server, only when already known (never a wait)."""
+    def live(kind: str) -> list[str]:
+        return shell.sources.values(kind) if shell.connected else []
+
+    return live
 
 
 # Events
@@ -276,6 +286,50 @@ def _format(shell: Shell, line: MetaLine) -> Result:
         return Problem(f"unknown format {fmt!r}: pretty, raw or json")
     shell.renderer.format = fmt
     return Info([f"format: {fmt}"], style="dim")
+
+
+@command(
+    "columns",
+    ".columns [ITEM [COLUMN ...|default]]",
+    "the columns of event list tables, per item type",
+    "  .columns                          every item type with its columns",
+    "  .columns QueueMember              the columns of one item type",
+    "  .columns QueueMember Name Status Paused CallsTaken   choose them, in order",
+    "  .columns QueueMember default      back to the shell's choice",
+    "  Headers of any list item can be named; a table shows those that fit the width.",
+)
+def _columns(shell: Shell, line: MetaLine) -> Result:
+    chosen = shell.renderer.columns
+    if not line.args:
+        kinds = sorted({*(k.lower() for k in LAYOUTS), *chosen})
+        rows = [
+            [kind_name(k), " ".join(_current(shell, k)), "set" if k in chosen else ""]
+            for k in kinds
+        ]
+        return TableResult(["Item", "Columns", ""], rows)
+    kind = line.args[0]
+    key = kind.lower()
+    names = [c for arg in line.args[1:] for c in arg.split(",") if c]
+    if not names:
+        columns = _current(shell, key)
+        if not columns:
+            return Info([f"{kind}: every header, in the server's order (no layout of its own)"])
+        note = "" if key in chosen else " (default)"
+        return Info([f"{kind_name(key)}: {' '.join(columns)}{note}"])
+    if len(names) == 1 and names[0].lower() == "default":
+        chosen.pop(key, None)
+        return Info([f"{kind_name(key)}: {' '.join(_current(shell, key)) or 'every header'}"],
+                    style="dim")
+    bad = [c for c in names if not c.replace("-", "").replace("_", "").isalnum()]
+    if bad:
+        return Problem(f"{bad[0]!r} is not a header name (letters, digits, - and _)")
+    chosen[key] = names
+    return Info([f"{kind_name(key)}: {' '.join(names)}"], style="dim")
+
+
+def _current(shell: Shell, key: str) -> list[str]:
+    layout = layout_for(key, shell.renderer.columns)
+    return list(layout.columns) if layout is not None else []
 
 
 @command("pager", ".pager [auto|never]", "page output longer than the screen")
@@ -428,7 +482,56 @@ def _history(shell: Shell, line: MetaLine) -> Result:
     return Info(lines)
 
 
-@command("quit", ".quit", "log off and leave (also Ctrl-D)")
+@command(
+    "top",
+    ".top [channels|calls|bridges|queues]",
+    "a live full-screen view of what the PBX is doing",
+    "  Kept current from events, resynced from CoreShowChannels, BridgeList and",
+    "  QueueStatus every top_resync seconds (a setting, default 5) and after a reconnect.",
+    "  Keys: 1-4/Tab view, s sort, / filter, Up/Down move, Enter the row's last event,",
+    "  v its variables, t trace its call, h hang up (asks y/N), r redirect, q or Esc back.",
+    "  Events go on being read, counted and logged while the view is open.",
+)
+def _top(shell: Shell, line: MetaLine) -> Result:
+    # The interactive shell runs the view itself; a script cannot show one.
+    return Problem(".top needs an interactive terminal")
+
+
+@command(
+    "watch",
+    ".watch [--count N] SECONDS LINE",
+    "run an action or /CLI command every SECONDS, marking what changed",
+    "  .watch 2 QueueStatus",
+    "  .watch 5 /core show channels",
+    "  .watch --count 3 1 CoreStatus      three runs, one second apart",
+    "  Lines that differ from the previous run are marked; Ctrl-C stops.",
+)
+def _watch(shell: Shell, line: MetaLine) -> Result:
+    # The interactive shell runs it; a script has .repeat.
+    return Problem(".watch needs an interactive terminal; a script can use .repeat")
+
+
+@command(
+    "repeat",
+    ".repeat N LINE",
+    "run LINE N times (ranges such as {900..949} work in any line)",
+    "  .repeat 50 Ping                       fifty Pings, one after the other",
+    "  Originate Channel=Local/{900..949}@demo Application=Wait Data=5 Async=true",
+    "                                        fifty Originates, 900 to 949",
+    "  A range is digits only ({007..010} keeps the zeros); \\{1..2} is a literal brace;",
+    "  ${VAR} is left alone. At most 10,000 lines from one line.",
+)
+def _repeat(shell: Shell, line: MetaLine) -> Result:
+    # Reached only when the line could not be expanded (parse() expands it).
+    return Problem(".repeat takes a count and a line: .repeat 10 Ping")
+
+
+@command("clear", ".clear", "clear the screen (also: clear)")
+def _clear(shell: Shell, line: MetaLine) -> Result:
+    return ClearScreen()
+
+
+@command("quit", ".quit", "log off and leave (also Ctrl-D, exit, quit)")
 def _quit(shell: Shell, line: MetaLine) -> Result:
     from .core import Quit
 

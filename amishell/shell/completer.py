@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final, Protocol
 
@@ -43,7 +43,7 @@ class Sources(Protocol):
 
     def catalog(self) -> Catalog: ...
     def params(self, action: str) -> tuple[Param, ...]: ...
-    def values(self, kind: str) -> list[str]: ...
+    def values(self, kind: str, given: Mapping[str, str] = ...) -> list[str]: ...
     def cli(self, line: str, word: str) -> list[str]: ...
     def meta(self) -> dict[str, str]: ...
     def event_names(self) -> list[str]: ...
@@ -77,7 +77,8 @@ class AMICompleter(Completer):
         word = "" if text[-1].isspace() else _last_word(text)
         m = _KEY_WORD.match(word)
         if m is not None:
-            yield from self._values(action, m.group(1), m.group(2))
+            given = {k.lower(): v for k, v in re.findall(r"(?:^|\s)([^\s=\"']+)=(\S*)", text)}
+            yield from self._values(action, m.group(1), m.group(2), given)
             return
         typed = {k.lower() for k in re.findall(r"(?:^|\s)([^\s=\"']+)=", text)}
         yield from self._param_names(action, word, typed, suffix="=")
@@ -119,14 +120,20 @@ class AMICompleter(Completer):
                 display_meta=meta,
             )
 
-    def _values(self, action: str, key: str, prefix: str) -> Iterator[Completion]:
+    def _values(
+        self, action: str, key: str, prefix: str, given: Mapping[str, str] | None = None
+    ) -> Iterator[Completion]:
+        """Values for ``key``; ``given`` (lower-case keys) holds the other headers
+        typed, so that an Exten completes from its Context, a member from its Queue."""
         kind = next(
             (p.kind for p in self.sources.params(action) if p.name.lower() == key.lower()),
             None,
         ) or param_kind(action, key)
-        yield from self._kind_values(kind, prefix)
+        yield from self._kind_values(kind, prefix, given or {})
 
-    def _kind_values(self, kind: str, prefix: str) -> Iterator[Completion]:
+    def _kind_values(
+        self, kind: str, prefix: str, given: Mapping[str, str] | None = None
+    ) -> Iterator[Completion]:
         if kind == "eventmask":
             head, _, part = prefix.rpartition(",")
             words = ["on", "off"] if not head else []
@@ -138,7 +145,9 @@ class AMICompleter(Completer):
             return
         if kind == "secret":
             return
-        yield from _matching(self.sources.values(kind), prefix, meta=kind, contains=True)
+        yield from _matching(
+            self.sources.values(kind, given or {}), prefix, meta=kind, contains=True
+        )
 
     # -- blocks -----------------------------------------------------------------
     def _block(self, text: str) -> Iterator[Completion]:
@@ -146,6 +155,7 @@ class AMICompleter(Completer):
         current = lines[-1]
         action = ""
         typed: set[str] = set()
+        given: dict[str, str] = {}
         for line in lines[:-1]:
             key, colon, value = line.partition(":")
             if not colon:
@@ -153,6 +163,7 @@ class AMICompleter(Completer):
             if key.strip().lower() == "action":
                 action = value.strip()
             typed.add(key.strip().lower())
+            given[key.strip().lower()] = value.strip()
         key, colon, value = current.partition(":")
         if not colon:
             word = current.strip()
@@ -165,7 +176,7 @@ class AMICompleter(Completer):
         if key.strip().lower() == "action":
             yield from self._action_names(value)
         elif action:
-            yield from self._values(action, key.strip(), value)
+            yield from self._values(action, key.strip(), value, given)
 
     # -- meta and CLI -------------------------------------------------------------
     def _meta(self, text: str) -> Iterator[Completion]:

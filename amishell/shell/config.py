@@ -61,6 +61,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "history": True,
     "read_only": False,
     "confirm": False,
+    "top_resync": 5.0,
 }
 _PROFILE_KEYS: Final = frozenset(
     {"host", "port", "username", "secret", "secret_command", "secret_file", "tls",
@@ -103,6 +104,7 @@ class Target:
         history: bool = True,
         read_only: bool = False,
         confirm: bool = False,
+        top_resync: float = 5.0,
         secret_command: str | None = None,
         secret_file: str | None = None,
         secret: str | None = None,
@@ -127,6 +129,8 @@ class Target:
         self.history = history
         self.read_only = read_only
         self.confirm = confirm
+        #: Seconds between the live views' resyncs from the list actions.
+        self.top_resync = top_resync
         #: Where the secret comes from (never the secret itself, except ``secret``).
         self.secret_command = secret_command
         self.secret_file = secret_file
@@ -261,7 +265,7 @@ _TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "pager": str, "pager_command": str, "keepalive": (int, float), "reconnect": bool,
     "reconnect_max": (int, float), "timeout": (int, float), "events": str,
     "event_filter": str, "event_display": str, "history": bool, "read_only": bool,
-    "confirm": bool,
+    "confirm": bool, "top_resync": (int, float),
 }
 
 

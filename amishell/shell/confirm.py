@@ -86,7 +86,7 @@ async def confirm_first(app: InteractiveShell, confirm: Confirm) -> Pending | Re
     regex = confirm.regex
     client = app.shell.client
     if regex is not None and client is not None and client.connected:
-        finished, found = await app.wait_in_thread(lambda: _channels(client, regex))
+        finished, found = await app.in_thread(lambda: _channels(client, regex))
         if not finished or found is None:
             await app.write([("warn", "stopped waiting: Hangup not sent\n")])
             return None

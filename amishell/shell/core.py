@@ -27,7 +27,7 @@ from .eventhistory import DEFAULT_EVENTS, EventHistory
 from .events import EventView
 from .guard import Confirm, Guard
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
-from .render import Fragments, Info, Problem, Renderer, TableResult
+from .render import ClearScreen, Fragments, Info, Problem, Renderer, TableResult
 from .sources import LiveSources
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Quit:
         return "Quit()"
 
 
-Result = Info | Problem | TableResult | Quit
+Result = Info | Problem | TableResult | ClearScreen | Quit
 
 
 class Pending(NamedTuple):
@@ -107,6 +107,8 @@ class Shell:
         self.debug_file: IO[str] | None = None
         self.debug_path: str | None = None
         self.event_names: dict[str, None] = {}
+        #: Variable names seen in VarSet events, for completion (bounded).
+        self.variables: dict[str, None] = {}
         #: First lines of events counted unparsed whose name was already learned.
         self._heads_seen: set[bytes] = set()
         self.history_path: str | None = None
@@ -129,6 +131,7 @@ class Shell:
             event_names=lambda: sorted(self.event_names),
             profiles=profiles,
             server_key=self.server_key,
+            variables=lambda: list(self.variables),
         )
         if target.event_filter:
             from .events import EventFilter
@@ -269,6 +272,8 @@ class Shell:
         """Keep every event in the history; count, unparsed, an event the view
         would not keep (a flood, a pause)."""
         self.history.add(frame, time.time())
+        if frame.startswith((b"Event: Hangup\r", b"Event: VarSet\r")):
+            self._learn_from(frame)
         if self.event_sink is not None or not self.view.skip_unparsed():
             return True
         end = frame.find(b"\n")
@@ -280,6 +285,18 @@ class Shell:
             if head.startswith(b"Event:"):
                 self._learn_event_name(head[6:].strip().decode("utf-8", "replace"))
         return False
+
+    def _learn_from(self, frame: bytes) -> None:
+        """Completion follows the PBX: a hung-up channel is no longer offered, a
+        variable set on a channel is."""
+        if frame.startswith(b"Event: Hangup"):
+            channel = _raw_header(frame, b"Channel")
+            if channel:
+                self.sources.forget_channel(channel)
+            return
+        name = _raw_header(frame, b"Variable")
+        if name and name not in self.variables and len(self.variables) < 2000:
+            self.variables[name] = None
 
     def _learn_event_name(self, name: object) -> None:
         """Remember an event name for completion (a bounded set)."""
@@ -477,7 +494,7 @@ class Shell:
             frags.append(("dim", pending.note + "\n"))
         return frags
 
-    def render(self, result: Info | Problem | TableResult) -> Fragments:
+    def render(self, result: Info | Problem | TableResult | ClearScreen) -> Fragments:
         self.renderer.width = self.width()
         return self.renderer.result(result)
 
@@ -500,6 +517,16 @@ class Shell:
             f"{word!r} is not an action: Tab after a few letters lists them;"
             f" for a CLI command type /{line}"
         )
+
+
+def _raw_header(frame: bytes, key: bytes) -> str:
+    """The value of header ``key`` in a raw frame ("" when absent)."""
+    at = frame.find(b"\n" + key + b":")
+    if at < 0:
+        return ""
+    end = frame.find(b"\n", at + 1)
+    line = frame[at + len(key) + 2 : end if end >= 0 else None]
+    return line.strip().decode("utf-8", "replace")
 
 
 def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:

@@ -7,9 +7,16 @@ Three forms reach the shell, told apart by their first character:
 * ``/core show channels`` is an Asterisk CLI command, sent with the Command
   action. No action name and no CLI word starts with a slash (``!`` is a CLI
   word, so it cannot be the prefix).
+* ``exit``, ``quit`` and ``clear`` typed alone on a line are the shell's own
+  (``.quit``, ``.clear``), as in ``asterisk -r``: no action has these names.
 * Anything else is an action, on one line
   (``Originate Channel=Local/100@demo Variable=A=1 Variable=B=2``) or as a
   ``Key: Value`` block (``Action: Originate`` then one header per line).
+
+A one-line action or CLI command may hold ranges, ``{900..949}`` (digits only;
+``{007..010}`` keeps the zeros): it then stands for one line per number, every
+range varying (the last fastest). ``\\{900..949}`` is a literal brace and
+``${VAR}`` is left alone. ``.repeat N LINE`` stands for LINE N times.
 
 Quoting in the one-line form: ``"..."`` and ``'...'`` group spaces into a
 value and may appear inside a word (``CallerID="Alice <1001>"``). Inside double
@@ -36,6 +43,7 @@ __all__ = [
     "InputError",
     "Item",
     "MetaLine",
+    "expand_ranges",
     "is_block_start",
     "mask_secrets",
     "parse",
@@ -46,6 +54,10 @@ __all__ = [
 META_PREFIX = "."
 CLI_PREFIX = "/"
 MASK = "********"
+#: Words that are the shell's own when typed alone on a line.
+SHELL_WORDS = {"exit": "quit", "quit": "quit", "clear": "clear"}
+#: Most lines one line may expand to (ranges, ``.repeat``).
+MAX_EXPANSION = 10_000
 
 # Patterns as text: ``re`` compiles each on first use (and keeps it), which
 # spares every start-up the compiling.
@@ -53,6 +65,7 @@ _BLOCK_LINE = r"^\s*([^\s:=]+)\s*:(.*)$"
 _ACTION_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"
 _KEY = r"^[A-Za-z0-9_().-]+$"
 _META_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"
+_RANGE = r"(\\?)(?<!\$)\{(\d+)\.\.(\d+)\}"
 
 
 #: First words of common Asterisk CLI commands (several are also action names).
@@ -171,12 +184,65 @@ def parse(text: str) -> list[Item]:
     items: list[Item] = []
     for lineno, chunk in split_script(text.splitlines()):
         try:
-            items.append(parse_chunk(chunk))
+            items += [parse_chunk(line) for line in expand(chunk)]
         except InputError as e:
             if lineno > 1 or len(items) > 0:
                 raise InputError(f"line {lineno}: {e}") from None
             raise
     return items
+
+
+def expand(chunk: str) -> list[str]:
+    """The lines one piece of input stands for: ``.repeat N LINE`` is LINE N
+    times; a one-line action or CLI command with ranges is one line per number."""
+    stripped = chunk.strip()
+    first = stripped.split(None, 1)[0].lower() if stripped else ""
+    if first == META_PREFIX + "repeat":
+        parts = stripped.split(None, 2)
+        if len(parts) < 3 or not parts[1].isdigit() or int(parts[1]) < 1:
+            raise InputError(".repeat takes a count and a line: .repeat 10 Ping")
+        count = int(parts[1])
+        lines = expand(parts[2])
+        if count * len(lines) > MAX_EXPANSION:
+            raise InputError(f"that is {count * len(lines):,} lines; at most {MAX_EXPANSION:,}")
+        return lines * count
+    if stripped.startswith(META_PREFIX) or "\n" in stripped:
+        return [chunk]
+    return expand_ranges(stripped)
+
+
+def expand_ranges(line: str) -> list[str]:
+    """``line`` with each ``{A..B}`` range replaced by its numbers, one line per
+    combination (the last range varying fastest); ``\\{`` keeps a range literal."""
+    found = [m for m in re.finditer(_RANGE, line) if not m.group(1)]
+    if not found:
+        return [_unescape_ranges(line)]
+    total = 1
+    for m in found:
+        total *= abs(int(m.group(3)) - int(m.group(2))) + 1
+    if total > MAX_EXPANSION:
+        raise InputError(f"the ranges make {total:,} lines; at most {MAX_EXPANSION:,}")
+    lines = [""]
+    at = 0
+    for m in found:
+        head = _unescape_ranges(line[at : m.start()])
+        values = _range_values(m.group(2), m.group(3))
+        lines = [done + head + value for done in lines for value in values]
+        at = m.end()
+    tail = _unescape_ranges(line[at:])
+    return [done + tail for done in lines]
+
+
+def _range_values(start: str, end: str) -> list[str]:
+    a, b = int(start), int(end)
+    step = 1 if b >= a else -1
+    width = max(len(start), len(end)) if start.startswith("0") or end.startswith("0") else 0
+    return [str(n).zfill(width) for n in range(a, b + step, step)]
+
+
+def _unescape_ranges(text: str) -> str:
+    """``\\{900..949}`` stands for the literal ``{900..949}``."""
+    return re.sub(_RANGE, lambda m: m.group(0)[1:] if m.group(1) else m.group(0), text)
 
 
 def split_script(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -213,6 +279,9 @@ def parse_chunk(text: str) -> Item:
         raise InputError("nothing to do: type an action, /CLI command or .help")
     if stripped.startswith(META_PREFIX):
         return _parse_meta(stripped)
+    word = SHELL_WORDS.get(stripped.lower())
+    if word is not None:
+        return MetaLine(word, [], "")
     if stripped.startswith(CLI_PREFIX):
         command = stripped[len(CLI_PREFIX) :].strip()
         if not command:

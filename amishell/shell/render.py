@@ -20,11 +20,13 @@ from ..message import Message
 from ..protocol import format_pairs
 from ..textsafe import clean, fit, json_dumps, shown_len
 from ..textsafe import fragments as safe_fragments
+from .tables import tables
 
 __all__ = [
     "FORMATS",
     "RAW",
     "UNSAFE_STYLE",
+    "ClearScreen",
     "Fragments",
     "Info",
     "Problem",
@@ -61,20 +63,6 @@ _SGR: Final[dict[str, str]] = {
     UNSAFE_STYLE: "7",
 }
 
-#: Columns worth seeing first in a table of event list items.
-_PREFERRED: Final = (
-    "Channel", "ChannelStateDesc", "State", "Status", "CallerIDNum", "CallerIDName",
-    "ConnectedLineNum", "Context", "Exten", "Priority", "Application", "ApplicationData",
-    "Data", "Duration", "Seconds", "Queue", "Interface", "MemberName", "Name", "Family",
-    "Key", "Val", "Value", "BridgeUniqueid", "BridgeId", "BridgeID", "BridgeType",
-    "BridgeNumChannels", "ObjectName", "Endpoint", "DeviceState", "Uniqueid", "Linkedid",
-)
-_NOT_COLUMNS: Final = frozenset({"event", "actionid", "privilege", "eventlist"})
-_PLACEHOLDERS: Final = frozenset({"", "<unknown>"})
-_CHANNEL_IDS: Final = frozenset({"uniqueid", "linkedid"})
-_MAX_CELL: Final = 40
-
-
 class Info(NamedTuple):
     """Plain lines from a meta command (``.help``, ``.events``)."""
 
@@ -87,6 +75,10 @@ class Problem(NamedTuple):
     """Something the user should fix; shown as one ``error:`` line."""
 
     text: str
+
+
+class ClearScreen(NamedTuple):
+    """``clear``: the interactive shell clears the screen; scripts ignore it."""
 
 
 class TableResult(NamedTuple):
@@ -154,6 +146,8 @@ class Renderer:
         self.width = max(20, width)
         #: Show how long a response took (off for scripts writing to a pipe).
         self.show_elapsed = True
+        #: Columns chosen with ``.columns``: item event name (lower case) -> headers.
+        self.columns: dict[str, list[str]] = {}
 
     # -- responses ------------------------------------------------------------
     def response(
@@ -241,11 +235,19 @@ class Renderer:
 
     # -- tables ---------------------------------------------------------------
     def table(self, items: Sequence[Message]) -> Fragments:
-        columns, hidden = choose_columns(items, self.width)
-        rows = [[_cell(shown(c, item.value(c) or "")) for c in columns] for item in items]
-        frags = self.table_rows(columns, rows)
-        if hidden:
-            frags.append(("dim", f"not shown: {', '.join(hidden)} (.format raw shows all)\n"))
+        """Event list items as tables: one per item type (see :mod:`.tables`)."""
+        found = tables([_shown_item(item) for item in items], self.width, self.columns)
+        frags: Fragments = []
+        for table in found:
+            if len(found) > 1:
+                frags.append(("heading", f"{table.kind} ({len(table.rows)})"))
+                frags.append(("", "\n"))
+            frags += self.table_rows(table.headers, table.rows)
+            if table.hidden:
+                frags.append(("dim", (
+                    f"not shown: {', '.join(table.hidden)}"
+                    f" (.columns {table.kind} to choose; .format raw shows all)\n"
+                )))
         return frags
 
     def table_rows(self, headers: list[str], rows: list[list[str]]) -> Fragments:
@@ -260,7 +262,9 @@ class Renderer:
     def _clip(self, line: str) -> str:
         return fit(line, self.width)
 
-    def result(self, result: Info | Problem | TableResult) -> Fragments:
+    def result(self, result: Info | Problem | TableResult | ClearScreen) -> Fragments:
+        if isinstance(result, ClearScreen):
+            return []
         if isinstance(result, Problem):
             return [("error", "error: "), ("", result.text + "\n")]
         if isinstance(result, TableResult):
@@ -281,6 +285,13 @@ def shown(key: str, value: str) -> str:
     return SECRET_MASK if value and key.lower() == "secret" else value
 
 
+def _shown_item(item: Message) -> Message:
+    """An item as a table shows it (a Secret starred)."""
+    if not any(k.lower() == "secret" for k, _ in item.headers):
+        return item
+    return Message([(k, shown(k, v)) for k, v in item.headers])
+
+
 def raw_text(msg: Message) -> str:
     """The message as it came off the wire (an event list: every message in it)."""
     parts = [_raw_one(msg)]
@@ -294,52 +305,6 @@ def _raw_one(msg: Message) -> str:
     data = msg.raw if msg.raw is not None else format_pairs(msg.headers)
     text = data.decode("utf-8", "replace").replace("\r\n", "\n")
     return text if text.endswith("\n\n") else text.rstrip("\n") + "\n\n"
-
-
-def choose_columns(items: Sequence[Message], width: int) -> tuple[list[str], list[str]]:
-    """The most informative columns that fit in ``width``, and those left out.
-
-    Columns whose value differs between items come first (in :data:`_PREFERRED`
-    order, then in order of appearance), then constant ones; empty ones (or all
-    ``<unknown>``) never. A channel's Uniqueid and Linkedid count as constant when
-    the Channel column already tells the items apart.
-    """
-    keys: dict[str, None] = {}
-    for item in items:
-        for key, _ in item.headers:
-            if key.lower() not in _NOT_COLUMNS:
-                keys.setdefault(key, None)
-    rank = {name.lower(): i for i, name in enumerate(_PREFERRED)}
-    order = {k: i for i, k in enumerate(keys)}
-    has_channel = any(k.lower() == "channel" for k in keys)
-
-    def score(key: str) -> tuple[int, int, int]:
-        values = {item.value(key) or "" for item in items} - _PLACEHOLDERS
-        if not values:
-            kind = 2
-        elif len(values) == 1 or (has_channel and key.lower() in _CHANNEL_IDS):
-            kind = 1
-        else:
-            kind = 0
-        return (kind, rank.get(key.lower(), len(rank)), order[key])
-
-    scores = {k: score(k) for k in keys}
-    ranked = sorted((k for k in keys if scores[k][0] < 2), key=scores.__getitem__)
-    chosen: list[str] = []
-    used = 0
-    for key in ranked:
-        w = max(len(key), *(shown_len(_cell(item.value(key) or "")) for item in items))
-        extra = w + (2 if chosen else 0)
-        if used + extra > width:
-            continue
-        chosen.append(key)
-        used += extra
-    hidden = [k for k in ranked if k not in chosen]
-    return chosen, hidden
-
-
-def _cell(value: str) -> str:
-    return fit(value.replace("\n", " "), _MAX_CELL)
 
 
 def _pad_row(values: list[str], widths: list[int]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from ..catalog import Catalog, Param, parse_manager_show
@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from ..client import AMIClient
     from ..message import Message
 
-__all__ = ["LiveSources"]
+__all__ = ["COMMON_VARIABLES", "LiveSources"]
+
+#: Channel variables and functions every Asterisk has, offered for Getvar/Setvar.
+COMMON_VARIABLES: Final = (
+    "ANSWEREDTIME", "BLINDTRANSFER", "BRIDGEPEER", "BRIDGEPVTCALLID", "CALLERID(all)",
+    "CALLERID(name)", "CALLERID(num)", "CDR(billsec)", "CDR(disposition)", "CHANNEL",
+    "CHANNEL(state)", "CONNECTEDLINE(name)", "CONNECTEDLINE(num)", "CONTEXT", "DIALEDTIME",
+    "DIALSTATUS", "EXTEN", "HANGUPCAUSE", "LINKEDID", "MEMBERINTERFACE", "PRIORITY",
+    "QUEUESTATUS", "UNIQUEID",
+)
 
 
 class _Cached:
@@ -48,6 +57,7 @@ class LiveSources:
         event_names: Callable[[], list[str]] = list,
         profiles: Callable[[], list[str]] = list,
         server_key: Callable[[], str] = str,
+        variables: Callable[[], list[str]] = list,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
@@ -58,10 +68,15 @@ class LiveSources:
         self._server_key = server_key
         self._clock = clock
         self._lock = threading.Lock()
+        self._variables = variables
         self._lists = {
             "channel": _Cached(3.0),
             "queue": _Cached(30.0),
             "context": _Cached(60.0),
+            # Whole answers, as "key<TAB>value" lines, looked into by what is given.
+            "dialplan": _Cached(60.0),
+            "members": _Cached(10.0),
+            "astdb": _Cached(10.0),
         }
         self._cli: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
         self._params: dict[tuple[str, str], tuple[Param, ...]] = {}
@@ -142,7 +157,31 @@ class LiveSources:
         return client is not None and client.connected
 
     # -- values -----------------------------------------------------------------
-    def values(self, kind: str) -> list[str]:
+    def forget_channel(self, name: str) -> None:
+        """A channel hung up: it is no longer offered (until a list names it again)."""
+        cached = self._lists["channel"]
+        with self._lock:
+            if name in cached.value:
+                cached.value = [c for c in cached.value if c != name]
+
+    def values(self, kind: str, given: Mapping[str, str] | None = None) -> list[str]:
+        """Words for a value of ``kind``; ``given`` (lower-case keys) holds the other
+        headers typed: an Exten comes from its Context, a member from its Queue, an
+        AstDB key from its Family."""
+        given = given or {}
+        if kind == "exten":
+            return _pick(self._list("dialplan"), given.get("context"))
+        if kind == "interface":
+            return _pick(self._list("members"), given.get("queue"))
+        if kind == "dbfamily":
+            return _pick(self._list("astdb"), None, keys=True)
+        if kind == "dbkey":
+            return _pick(self._list("astdb"), given.get("family"))
+        if kind == "varname":
+            return sorted({*COMMON_VARIABLES, *self._variables()})
+        return self._list(kind)
+
+    def _list(self, kind: str) -> list[str]:
         cached = self._lists.get(kind)
         if cached is None:
             return []
@@ -162,10 +201,14 @@ class LiveSources:
         return cached.value
 
     def _fetch(self, kind: str) -> list[str] | None:
-        action, key = {
-            "channel": ("CoreShowChannels", "Channel"),
-            "queue": ("QueueSummary", "Queue"),
-            "context": ("ShowDialPlan", "Context"),
+        if kind == "astdb":
+            return self._astdb()
+        action, key, value_key = {
+            "channel": ("CoreShowChannels", "Channel", ""),
+            "queue": ("QueueSummary", "Queue", ""),
+            "context": ("ShowDialPlan", "Context", ""),
+            "dialplan": ("ShowDialPlan", "Context", "Extension"),
+            "members": ("QueueStatus", "Queue", "Location"),
         }[kind]
         msg = self._action({"Action": action})
         if msg is None or msg.is_error:
@@ -173,9 +216,28 @@ class LiveSources:
         seen: dict[str, None] = {}
         for event in msg.events:
             value = event.value(key)
+            if value and value_key:
+                second = event.value(value_key)
+                value = f"{value}\t{second}" if second else ""
             if value:
                 seen.setdefault(value, None)
         return sorted(seen)
+
+    def _astdb(self) -> list[str] | None:
+        """AstDB entries as ``family<TAB>key`` (``database show``: ``/family/key : value``)."""
+        msg = self._command("database show")
+        if msg is None:
+            return None
+        if msg.is_error:
+            self._note_denied(msg)
+            return []
+        found: dict[str, None] = {}
+        for line in msg.output:
+            path = line.split(" : ", 1)[0].strip() if " : " in line else ""
+            family, _, key = path.strip("/").rpartition("/")
+            if family and key:
+                found.setdefault(f"{family}\t{key}", None)
+        return sorted(found)
 
     # -- CLI ----------------------------------------------------------------------
     def cli(self, line: str, word: str) -> list[str]:
@@ -227,3 +289,16 @@ class LiveSources:
             future.cancel()
             return None
         return future.result(0)
+
+
+def _pick(entries: list[str], first: str | None, *, keys: bool = False) -> list[str]:
+    """From ``first<TAB>second`` entries: the seconds of ``first`` (every second
+    when ``first`` is not given), or with ``keys`` the firsts."""
+    out: dict[str, None] = {}
+    for entry in entries:
+        a, _, b = entry.partition("\t")
+        if keys:
+            out.setdefault(a, None)
+        elif not first or a.lower() == first.lower():
+            out.setdefault(b, None)
+    return sorted(out)

@@ -51,6 +51,7 @@ _DEFAULT_PRIVS: Final = {
     "queueremove": "agent",
     "redirect": "call",
     "setvar": "call",
+    "showdialplan": "config,reporting",
     "status": "system,call,reporting",
     "userevent": "user",
 }
@@ -277,6 +278,7 @@ IMPLEMENTED: Final[dict[str, Handler]] = {
     "queuesummary": data.a_queuesummary,
     "redirect": ch.a_redirect,
     "setvar": ch.a_setvar,
+    "showdialplan": data.a_showdialplan,
     "status": ch.a_status,
     "userevent": a_userevent,
 }

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from . import calls
 from .config import CLASS_BITS
+from .dialplan import CONTEXTS
 from .pbx import Member
 from .wire import Request, ack, error, lines_bytes, list_complete
 
@@ -306,4 +307,34 @@ def a_queuepause(s: Session, req: Request) -> bool:
         for q, member in found:
             blob = [*member.blob(q.name, member.reported)]
             pbx.emit("QueueMemberPause", CLASS_BITS["agent"], blob)
+    return False
+
+
+def a_showdialplan(s: Session, req: Request) -> bool:
+    """The dialplan as an event list (``ListDialplan`` items), as the real server sends it."""
+    want_context, want_exten = req.get("Context"), req.get("Extension")
+    contexts = {c: e for c, e in CONTEXTS.items() if not want_context or c == want_context}
+    items = [
+        (context, exten, priority, step)
+        for context, extens in contexts.items()
+        for exten, steps in extens.items()
+        if not want_exten or exten == want_exten
+        for priority, step in enumerate(steps, 1)
+    ]
+    if not items:
+        what = f"Extension {want_exten}@{want_context}" if want_exten else f"Context {want_context}"
+        s.send(error(req, f"Did not find {what}"))
+        return False
+    s.send(ack(req, "DialPlan list will follow", listflag="start"))
+    for context, exten, priority, step in items:
+        s.send(lines_bytes([
+            ("Event", "ListDialplan"), *req.id_pairs(), ("Context", context),
+            ("Extension", exten), ("Priority", priority), ("Application", step.app),
+            ("AppData", step.data), ("Registrar", "pbx_config"),
+        ]))
+    extra = [
+        ("ListExtensions", len({(c, e) for c, e, _, _ in items})),
+        ("ListPriorities", len(items)), ("ListContexts", len(contexts)),
+    ]
+    s.send(list_complete(req, "ShowDialPlanComplete", len(items), extra))
     return False
