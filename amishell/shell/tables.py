@@ -18,7 +18,7 @@ from typing import Final, NamedTuple
 from ..message import Message
 from ..textsafe import fit, shown_len
 
-__all__ = ["LAYOUTS", "Layout", "Table", "kind_name", "layout_for", "tables"]
+__all__ = ["LAYOUTS", "Layout", "Table", "kind_name", "layout_for", "natural_key", "tables"]
 
 #: Widest cell; longer values end in an ellipsis.
 MAX_CELL: Final = 40
@@ -170,7 +170,7 @@ def _table(kind: str, items: list[Message], width: int, layout: Layout | None) -
         by_lower = {name.lower(): name for name in present}
         wanted = [by_lower[c.lower()] for c in layout.columns if c.lower() in by_lower]
         sort, labels = layout.sort, layout.labels
-    rows = sorted(items, key=lambda item: [_natural(item.value(c) or "") for c in sort])
+    rows = sorted(items, key=lambda item: [natural_key(item.value(c) or "") for c in sort])
     cells = [[_cell(item.value(c) or "") for c in wanted] for item in rows]
     heads = [labels.get(c, c) for c in wanted]
     fit = _fit(heads, cells, width)
@@ -205,6 +205,6 @@ def _cell(value: str) -> str:
     return fit(value.replace("\r", " ").replace("\n", " "), MAX_CELL)
 
 
-def _natural(text: str) -> list[tuple[int, int | str]]:
+def natural_key(text: str) -> list[tuple[int, int | str]]:
     """A sort key that puts ``Local/9`` before ``Local/10`` and 2 before 10."""
     return [(0, int(p)) if p.isdigit() else (1, p.lower()) for p in re.split(r"(\d+)", text) if p]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ..message import Message
 from .livestate import LiveState
+from .tables import natural_key
 
 if TYPE_CHECKING:
     from ..client import ActionFuture, AMIClient
@@ -145,7 +146,7 @@ class TopModel:
             needle = self.filter.lower()
             rows = [r for r in rows if any(needle in c.lower() for c in r.cells)]
         col = min(self.sort_column, len(self.headers) - 1)
-        return sorted(rows, key=lambda r: _natural(r.cells[col]))
+        return sorted(rows, key=lambda r: natural_key(r.cells[col]))
 
     def _channels(self, now: float) -> list[Row]:
         rows = []
@@ -210,9 +211,3 @@ class TopModel:
 def _age(seconds: float) -> str:
     seconds = max(0, int(seconds))
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def _natural(text: str) -> list[tuple[int, int | str]]:
-    import re
-
-    return [(0, int(p)) if p.isdigit() else (1, p.lower()) for p in re.split(r"(\d+)", text) if p]
