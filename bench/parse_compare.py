@@ -8,7 +8,8 @@ split), and ``Parser.feed`` + ``events()``. The revision's protocol code is
 loaded from git into a temporary package; runs alternate between the two and
 the medians are printed. Each run is one pass of the transcript in a
 process of its own, so no run profits from what an earlier one left in a
-cache.
+cache; with ``--warm`` every run is in this process, after one untimed pass
+of each (every line the parsers keep is then known, as in a long session).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rev", default="main", help="git revision to compare with (main)")
     p.add_argument("--runs", type=int, default=20, help="runs of each (20)")
+    p.add_argument("--warm", action="store_true", help="runs in this process, caches warm")
     p.add_argument("--one", nargs=2, metavar=("HOW", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -97,23 +99,39 @@ def main() -> None:
         return
     size = sum(map(len, common.recv_chunks()))
     with tempfile.TemporaryDirectory() as tmp:
-        load_revision(args.rev, Path(tmp))
+        before = load_revision(args.rev, Path(tmp))
         sides = ((args.rev, tmp), ("working tree", "-"))
+        chunks = common.recv_chunks()
+        import amishell.protocol as tree
+
+        modules = {tmp: before, "-": tree}
+
+        def timed(how: str, where: str) -> tuple[float, int]:
+            if args.warm:
+                return RUNS[how](modules[where], chunks)
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", how, where],
+                check=True, capture_output=True, text=True,
+            ).stdout.split()
+            return float(out[0]), int(out[1])
+
+        if args.warm:
+            for how in RUNS:
+                for _, where in sides:
+                    timed(how, where)
         for name, how in (("Framer + parse_frame", "frames"), ("Parser", "parser")):
             times: dict[str, list[float]] = {label: [] for label, _ in sides}
             counts = set()
             for _ in range(args.runs):
                 for label, where in sides:
-                    out = subprocess.run(
-                        [sys.executable, __file__, "--one", how, where],
-                        check=True, capture_output=True, text=True,
-                    ).stdout.split()
-                    times[label].append(float(out[0]))
-                    counts.add(int(out[1]))
+                    dt, n = timed(how, where)
+                    times[label].append(dt)
+                    counts.add(n)
             assert len(counts) == 1, f"the two gave different message counts: {counts}"
             (n,) = counts
             medians = {k: statistics.median(v) for k, v in times.items()}
-            print(f"{name}: {n:,} messages, {size / 1e6:.2f} MB, median of {args.runs} runs")
+            print(f"{name}: {n:,} messages, {size / 1e6:.2f} MB, median of {args.runs}"
+                  f" {'warm' if args.warm else 'cold'} runs")
             for label, dt in medians.items():
                 print(f"  {label:>14}: {dt * 1000:7.2f} ms  {n / dt:>10,.0f} msgs/s"
                       f"  {size / dt / 1e6:6.1f} MB/s")
