@@ -130,6 +130,8 @@ def render(raw: dict[str, Any]) -> str:
         ami = next((_med(c, "per_s") for c in by["parser"] if c["client"] == "amishell"), None)
         _target(targets, "parser vs fastest peer parser", ami / fast if ami and fast else None,
                 1.2, True)
+        _target(targets, "parser vs split-only reference", ami / ref if ami and ref else None,
+                0.9, True)
 
     if by["drain"]:
         rawv = next((_med(c, "per_s") for c in by["drain"] if c["client"] == "raw"), None)
