@@ -41,10 +41,8 @@ from .protocol import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Framer,
     LocalProtocolError,
-    cut_bare_lf,
-    header_cache,
+    legacy,
     parse_frame,
-    parse_plain,
     serialize,
 )
 from .transport import LEAD_SLICE, PlainTransport, TLSTransport, Transport, parse_host
@@ -228,7 +226,6 @@ class ActionFuture:
         if self._collecting:
             msg.events = [parse_frame(f) for f in self._items]
             msg.complete = parse_frame(self._complete) if self._complete else None
-        header_cache.pop("ActionID: " + self.action_id, None)  # entered by _enroll
         with _state:  # two threads may build at once: both return the first
             if self._message is None:
                 self._message = msg
@@ -656,9 +653,6 @@ class AMIClient:
             # Only Originate has its own timeout ("originate" has 9 letters).
             self.timeout if len(action) != 9 else self._timeout_for(action, pairs),
         )
-        # Its response's ActionID line (and its list items') is then found in
-        # the line cache; ActionFuture._build takes it out again.
-        header_cache["ActionID: " + action_id] = ("ActionID", action_id)
         self._pending[future._key] = future
         if not self._connected:  # dropped before registering
             self._pending.pop(future._key, None)
@@ -715,10 +709,6 @@ class AMIClient:
             future = self._enroll_sent(action_id, action, headers, sent)
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
             return future
-        # Its response's ActionID line is looked up like the others (entered
-        # while the server answers), then forgotten.
-        cached = "ActionID: " + action_id
-        header_cache[cached] = ("ActionID", action_id)
         try:
             data = transport.lead_recv(self.timeout if self.timeout < LEAD_SLICE else LEAD_SLICE)
         except (OSError, ssl.SSLError, ValueError) as exc:
@@ -731,7 +721,6 @@ class AMIClient:
         if data:
             reply = self._response_alone(data, action_id)
             if reply is not None:
-                header_cache.pop(cached, None)  # (unless a full cache was emptied meanwhile)
                 return reply
         future = self._enroll_sent(action_id, action, headers, sent)
         if data is not None:
@@ -744,14 +733,11 @@ class AMIClient:
         """``data`` (read by a thread in ``action()``) parsed, when it is one
         whole response to ``action_id`` and nothing else, the framer holding
         nothing before it; None when in doubt (it then goes the general way).
-        What framing and routing would conclude, found quickly. The caller
-        has entered the ActionID line in the line cache (else it is parsed
-        the slower way) and takes it out again.
+        What framing and routing would conclude, found quickly.
         """
         framer = self._framer
         if not (
-            not framer._tail
-            and framer._resume is None
+            not framer.buffered
             and not framer._discarding
             and self.debug_file is None  # (the transcript shows every read)
             and data.endswith(b"\r\n\r\n")
@@ -759,10 +745,16 @@ class AMIClient:
             and data.lower().find(b"\neventlist:") < 0  # (routing would collect a list)
         ):
             return None
-        # Plain lines only: no empty line (so one message), no bare CR or LF
+        # One message (its first empty line ends the read), CRLF lines only
         # (so framed as it ends), not legacy output, one ActionID.
-        reply = parse_plain(data[:-4])
-        if reply is None or reply.get("ActionID") != action_id:
+        if (
+            data.find(b"\r\n\r\n") != len(data) - 4
+            or data.count(b"\n") != data.count(b"\r\n")
+            or data.startswith(legacy.FOLLOWS)
+        ):
+            return None
+        reply = parse_frame(data[:-4])
+        if reply.get("ActionID") != action_id:
             return None
         self.last_received = time.monotonic()
         self.messages_received += 1
@@ -820,16 +812,7 @@ class AMIClient:
                 if self._inbox and self.event_callback is None:
                     frame = self._inbox.popleft()
                     self._inbox_bytes -= len(frame)
-                    message = parse_plain(frame)
-                    if message is None:
-                        frames = cut_bare_lf(frame)  # (framed while a callback took events)
-                        if frames is not None:
-                            frame = frames[0]
-                            self._inbox.extendleft(reversed(frames[1:]))
-                            self._inbox_bytes += sum(map(len, frames[1:]))
-                            self.messages_received += len(frames) - 1
-                        message = parse_frame(frame)
-                    return message
+                    return parse_frame(frame)
                 if not self._connected:
                     text = self._error or NOT_CONNECTED
                     if self._transport is None and self._error is None:
@@ -902,7 +885,6 @@ class AMIClient:
                         return
                 elif (reply := self._response_alone(data, future.action_id)) is not None:
                     # The common case: the read is our response and nothing else.
-                    header_cache.pop("ActionID: " + future.action_id, None)  # entered by _enroll
                     self._pending.pop(key, None)
                     future._response = reply.raw
                     future._set(reply)
@@ -934,15 +916,7 @@ class AMIClient:
         if self.debug_file is not None:
             self._debug_in(data)
         framer = self._framer
-        # With no action waiting and every event going to the callback
-        # unfiltered, the frames need not be exact here: the dispatcher parses
-        # each one and cuts the rare frame a bare LF ends (see _dispatch).
-        frames = framer.feed(
-            data,
-            trust_crlf=not self._pending
-            and self.event_callback is not None
-            and self.event_prefilter is None,
-        )
+        frames = framer.feed(data)
         if framer.errors:
             for err in framer.errors:
                 self.protocol_errors += 1
@@ -1117,9 +1091,7 @@ class AMIClient:
                 # only grows with the responses the user asked for.
                 if callback is not None and not is_response:
                     if open_lists:  # an item of a list being collected?
-                        message = parse_plain(frame)
-                        if message is None and (message := self._odd(frame, responses)) is None:
-                            continue
+                        message = parse_frame(frame)
                         aid = message.get("ActionID")
                         if isinstance(aid, str) and aid in open_lists:
                             if message.is_list_complete:
@@ -1137,9 +1109,7 @@ class AMIClient:
                             if not wanted:
                                 received += 1
                                 continue
-                        message = parse_plain(frame)
-                        if message is None and (message := self._odd(frame, responses)) is None:
-                            continue
+                        message = parse_frame(frame)
                     received += 1
                     try:
                         callback(message)
@@ -1147,9 +1117,7 @@ class AMIClient:
                         self.callback_errors += 1
                         log.exception("amishell event_callback raised")
                     continue
-                message = parse_plain(frame)
-                if message is None and (message := self._odd(frame, responses)) is None:
-                    continue
+                message = parse_frame(frame)
                 if message.is_list_start and message.action_id:
                     open_lists.add(message.action_id)
                 responses.append(message)
@@ -1160,20 +1128,6 @@ class AMIClient:
             self.events_received += received
         if responses:
             self._post(responses)
-
-    def _odd(self, frame: bytes, responses: list[Message]) -> Message | None:
-        """A frame that is not plain, parsed; or None when it held messages
-        that bare LFs end (it was framed with ``trust_crlf``): those were then
-        dispatched here, in its place and in order."""
-        frames = cut_bare_lf(frame)
-        if frames is None:
-            return parse_frame(frame)
-        if responses:  # the earlier ones first
-            self._post(responses[:])
-            responses.clear()
-        self.messages_received += len(frames) - 1
-        self._dispatch(frames)
-        return None
 
     def _post(self, messages: list[Message]) -> None:
         with self._cv:

@@ -23,12 +23,15 @@ class Message(dict[str, HeaderValue]):
     ``Message({"Action": "Originate", "Variable": ["A=1", "B=2"]})``.
     """
 
-    __slots__ = ("_headers", "_events", "_complete", "_raw")
+    __slots__ = ("_headers", "events", "complete", "raw")
 
-    _headers: list[tuple[str, str]] | None
-    _events: list[Message] | None
-    _complete: Message | None
-    _raw: bytes | None
+    #: Items of an event list (events carrying this response's ActionID).
+    events: list[Message]
+    #: The closing ``...Complete`` event of an event list, or None.
+    complete: Message | None
+    #: The bytes as received (without the closing empty line), when the
+    #: message came off the wire; None for a message built in code.
+    raw: bytes | None
 
     def __init__(
         self,
@@ -36,82 +39,29 @@ class Message(dict[str, HeaderValue]):
         *,
         raw: bytes | None = None,
     ) -> None:
-        if isinstance(headers, Mapping):
-            pairs: list[tuple[str, str]] = []
+        if isinstance(headers, list):
+            pairs = headers
+        elif isinstance(headers, Mapping):
+            pairs = []
             for key, value in headers.items():
                 if isinstance(value, list | tuple):
                     pairs.extend((key, str(v)) for v in value)
                 else:
                     pairs.append((key, str(value)))
         else:
-            pairs = headers if isinstance(headers, list) else list(headers)
+            pairs = list(headers)
         dict.__init__(self, pairs)
         if len(self) != len(pairs):
             self._merge_repeated(pairs)
         self._headers = pairs
-        self._events = None
-        self._complete = None
-        self._raw = raw
-
-    # Messages built by the parser's fast path (all keys distinct, every line a
-    # plain ``Key: value``) set at most ``_raw``; the other slots are filled on
-    # first access. Without ``_raw``, the bytes are those plain lines.
-
-    @property
-    def raw(self) -> bytes | None:
-        """The bytes as received (without the closing empty line), when the
-        message came off the wire; None for a message built in code."""
-        try:
-            return self._raw
-        except AttributeError:
-            raw = self._raw = b"\r\n".join(
-                f"{k}: {v}".encode() for k, v in dict.items(self)
-            )
-            return raw
-
-    @raw.setter
-    def raw(self, value: bytes | None) -> None:
-        self._raw = value
+        self.events = []
+        self.complete = None
+        self.raw = raw
 
     @property
     def headers(self) -> list[tuple[str, str]]:
         """The (key, value) pairs in wire order, repeated keys included."""
-        try:
-            headers = self._headers
-        except AttributeError:
-            headers = None
-        if headers is None:
-            headers = self._headers = [
-                (k, v) for k, v in dict.items(self) if isinstance(v, str)
-            ]
-        return headers
-
-    @property
-    def events(self) -> list[Message]:
-        """Items of an event list (events carrying this response's ActionID)."""
-        try:
-            events = self._events
-        except AttributeError:
-            events = None
-        if events is None:
-            events = self._events = []
-        return events
-
-    @events.setter
-    def events(self, value: list[Message]) -> None:
-        self._events = value
-
-    @property
-    def complete(self) -> Message | None:
-        """The closing ``...Complete`` event of an event list, or None."""
-        try:
-            return self._complete
-        except AttributeError:
-            return None
-
-    @complete.setter
-    def complete(self, value: Message | None) -> None:
-        self._complete = value
+        return self._headers
 
     def _merge_repeated(self, pairs: list[tuple[str, str]]) -> None:
         seen: dict[str, HeaderValue] = {}

@@ -239,8 +239,8 @@ class RecordingFramer(Framer):
 
     peak = 0
 
-    def feed(self, data: bytes, *, trust_crlf: bool = False) -> list[bytes]:
-        frames = super().feed(data, trust_crlf=trust_crlf)
+    def feed(self, data: bytes) -> list[bytes]:
+        frames = super().feed(data)
         RecordingFramer.peak = max(RecordingFramer.peak, self.buffered)
         return frames
 

@@ -115,9 +115,9 @@ def test_output_new_style_and_legacy() -> None:
 
 
 def test_messages_from_the_wire_have_every_attribute() -> None:
-    fast = parse_frame(b"Event: Hangup\r\nChannel: X\r\nCause: 16")
-    slow = parse_frame(b"Event:Hangup\r\nChannel:X\r\nCause:16")
-    for m in (fast, slow):
+    spaced = parse_frame(b"Event: Hangup\r\nChannel: X\r\nCause: 16")
+    unspaced = parse_frame(b"Event:Hangup\r\nChannel:X\r\nCause:16")
+    for m in (spaced, unspaced):
         assert m == {"Event": "Hangup", "Channel": "X", "Cause": "16"}
         assert m.headers == [("Event", "Hangup"), ("Channel", "X"), ("Cause", "16")]
         assert m.events == [] and m.complete is None
