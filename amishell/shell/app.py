@@ -44,10 +44,10 @@ from prompt_toolkit.styles import (
 from ..message import Message
 from .completer import AMICompleter, BackgroundCompleter
 from .context import Context, ExitStatus
-from .core import Pending, Quit, Shell
+from .core import Connecting, Pending, Quit, Shell
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
-from .render import Fragments, to_ansi, to_plain
+from .render import Fragments, Info, Problem, TableResult, to_ansi, to_plain
 from .toolbar import make_toolbar
 
 __all__ = ["InteractiveShell", "run_interactive"]
@@ -292,9 +292,12 @@ class InteractiveShell:
             keys = item.name != "connect"
             finished, got = await self._in_thread(lambda: shell.start(item), keys)
             if not finished or got is None:
+                shell.cancel()
                 await self.write([("warn", "stopped waiting\n")])
                 return True
             result = got
+        if isinstance(result, Connecting):
+            result = await self._connecting(result)
         if isinstance(result, Quit):
             return False
         if not isinstance(result, Pending):
@@ -327,6 +330,18 @@ class InteractiveShell:
                       " its response will be shown when it comes\n")]
         )
         return True
+
+    async def _connecting(self, attempt: Connecting) -> Info | Problem | TableResult:
+        """Open the session that ``.connect`` asked for; the keyboard is read meanwhile
+        (Ctrl-C abandons it and keeps the current session; other keys wait for the
+        prompt instead of being echoed)."""
+        finished, got = await self._in_thread(attempt.run)
+        if finished and isinstance(got, Info | Problem | TableResult):
+            return got
+        attempt.cancel()
+        where = self.shell.target.address
+        still = f"; still connected to {where}" if self.shell.connected else ""
+        return Problem(f"stopped connecting to {attempt.address}{still}")
 
     async def _note_queue(self, pending: Pending) -> None:
         """Say why an answer may be slow: Asterisk runs a session's actions one at a

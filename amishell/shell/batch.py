@@ -19,7 +19,7 @@ from typing import Final
 
 from ..message import Message
 from .context import Context, ExitStatus
-from .core import Pending, Quit, Shell
+from .core import Connecting, Pending, Quit, Shell
 from .events import EventFilter, format_event_line
 from .lineparse import InputError, Item, parse, parse_chunk, split_script
 from .render import Fragments, Info, Problem, to_ansi, to_plain
@@ -142,7 +142,9 @@ class BatchRunner:
 
     def _run_item(self, item: Item, where: str) -> bool:
         result = self.shell.start(item)
-        if isinstance(result, Quit):
+        if isinstance(result, Connecting):
+            result = result.run()
+        if isinstance(result, Quit | Connecting):
             return False
         if isinstance(result, Problem):
             self.error(where + result.text)

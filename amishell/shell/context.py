@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import IntEnum
-from typing import TextIO
+from typing import IO, TextIO, cast
 
-__all__ = ["Context", "ExitStatus", "private_fd"]
+__all__ = ["Context", "ExitStatus", "private_fd", "private_file"]
 
 
 class ExitStatus(IntEnum):
@@ -105,3 +106,39 @@ def private_fd(path: str) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def private_file(path: str, redact: Callable[[str], str] = str) -> IO[str]:
+    """A file for appending, readable by its owner only (see :func:`private_fd`),
+    every write passed through ``redact`` first."""
+    inner = os.fdopen(private_fd(os.path.expanduser(path)), "a", encoding="utf-8")
+    return cast(IO[str], _Redacting(inner, redact))
+
+
+class _Redacting(io.TextIOBase):
+    """A text file that stars out the secret in whatever is written to it (the debug
+    transcript: the client masks Secret and Key headers, this catches the secret
+    anywhere else, such as a value typed or echoed by the server)."""
+
+    def __init__(self, inner: IO[str], redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._inner.write(self._redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._inner.closed:
+            self._inner.flush()
+
+    def close(self) -> None:
+        try:
+            super().close()  # flushes
+        finally:
+            self._inner.close()
+
+    def writable(self) -> bool:
+        return True
+
