@@ -55,7 +55,10 @@ def test_server_closes_while_an_action_waits(
     waited = time.monotonic() - started
     assert waited < 2.0, "the waiting action did not end with the connection"
     assert "connection closed by the server" in h.text[error_at:]
-    lost = h.wait_for("connection lost: Reading from socket failed: connection closed by the server", after=mark)
+    lost = h.wait_for(
+        "connection lost: Reading from socket failed: connection closed by the server",
+        after=mark,
+    )
     h.wait_for("reconnected to", after=lost)
     assert "re-applied event mask call,user and 1 filter(s)" in h.text[lost:]
 

@@ -142,14 +142,15 @@ class BatchRunner:
 
     def _run_item(self, item: Item, where: str) -> bool:
         result = self.shell.start(item)
+        connecting = isinstance(result, Connecting)
         if isinstance(result, Connecting):
             result = result.run()
         if isinstance(result, Quit | Connecting):
             return False
         if isinstance(result, Problem):
             self.error(where + result.text)
-            connected = self.shell.connected
-            self._note(ExitStatus.USAGE if connected else ExitStatus.CONNECTION)
+            usage = self.shell.connected and not connecting
+            self._note(ExitStatus.USAGE if usage else ExitStatus.CONNECTION)
             return True
         if isinstance(result, Pending):
             msg = result.future.result()

@@ -110,23 +110,26 @@ class Connector:
                     target, self.ctx, user=current.username, known=self.known, env=False,
                     stop=stop,
                 )
-        except (ConfigError, AMIError) as e:
-            return Problem(describe(e, current) if isinstance(e, AMIError) else str(e))
+        except ConfigError as e:
+            return Problem(str(e))
+        except AMIError as e:  # the host does not answer: a failed connection
+            failed = Problem(describe(e, current) + self._still())
+            return Connecting(lambda: failed, self.cancel, "")
 
         def run() -> Result:
             error = self.conn.connect(login, stop)
             if stop.is_set():
                 return self.stopped(login.target)
             if error is not None:
-                still = (f"; still connected to {self.conn.login.target.address}"
-                         if self.conn.connected else "")
-                return Problem(describe(error, login) + still)
+                return Problem(describe(error, login) + self._still())
             self.remember(login)
             return Info(banner())
 
         return Connecting(run, self.cancel, login.target.address)
 
     def stopped(self, target: Target) -> Problem:
-        still = (f"; still connected to {self.conn.login.target.address}"
-                 if self.conn.connected else "")
-        return Problem(f"stopped connecting to {target.address}{still}")
+        return Problem(f"stopped connecting to {target.address}{self._still()}")
+
+    def _still(self) -> str:
+        connected = self.conn.connected
+        return f"; still connected to {self.conn.login.target.address}" if connected else ""
