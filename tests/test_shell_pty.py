@@ -345,3 +345,29 @@ def test_ctrl_c_during_a_hanging_connect_keeps_the_session_and_echoes_nothing(
         finally:
             status = term.close()
     assert status == 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_connects_secret_prompt_returns_to_a_working_prompt(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    host, port = sim.address
+    argv = [sys.executable, "-m", "amishell", f"{host}:{port}", "-u", "admin"]
+    term = Terminal(argv, shell_env(tmp_path))
+    try:
+        prompt = f"admin@{host}> "
+        term.wait_for(prompt.rstrip())
+        term.type(".events off\r")
+        term.wait_for("events: off")
+        term.type(".connect -u monitor\r")  # AMI_SECRET is admin's: asked for
+        term.wait_for(f"Secret for monitor@{host}:{port}:")
+        term.type("\x03")
+        term.wait_for("stopped waiting")
+        term.type("Ping\r")
+        term.wait_for("Ping: Pong")
+        term.type(".status\r")
+        term.wait_for(f"connected: admin@{host}:{port}")
+        assert b"Traceback" not in term.raw
+    finally:
+        status = term.close()
+    assert status == 0

@@ -44,7 +44,7 @@ from prompt_toolkit.styles import (
 from ..message import Message
 from .completer import AMICompleter, BackgroundCompleter
 from .context import Context, ExitStatus
-from .core import Connecting, Pending, Quit, Shell
+from .core import Connecting, Pending, Quit, Result, Shell
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
 from .render import Fragments, Info, Problem, TableResult, to_ansi, to_plain
@@ -290,9 +290,18 @@ class InteractiveShell:
         else:
             # .connect may ask for a secret on the terminal: leave the keyboard to it.
             keys = item.name != "connect"
-            finished, got = await self._in_thread(lambda: shell.start(item), keys)
+            ended = threading.Event()
+
+            def run() -> Pending | Result:
+                try:
+                    return shell.start(item)
+                finally:
+                    ended.set()
+
+            finished, got = await self._in_thread(run, keys)
             if not finished or got is None:
-                shell.cancel()
+                shell.cancel()  # a question on the terminal ends too: wait for it, briefly
+                await asyncio.get_running_loop().run_in_executor(None, ended.wait, 2.0)
                 await self.write([("warn", "stopped waiting\n")])
                 return True
             result = got

@@ -80,9 +80,8 @@ def describe(error: AMIError, login: Login) -> str:
     where = login.target.address
     if isinstance(error, LoginFailed) and _refused(error):
         return (
-            f"{error} (as {login.username} on {where}): either the secret is wrong, or"
-            f" manager.conf does not let {login.username} in from this address"
-            " (permit/deny)"
+            f"{error} for {login.username}: a wrong secret, or permit/deny in"
+            " manager.conf refuses this address"
         )
     if isinstance(error, LoginFailed | ConnectFailed):
         return str(error)

@@ -51,7 +51,7 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
 
 class _ConnectParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise OptionError(f".connect: {message} (usage: {CONNECT_USAGE})")
+        raise OptionError(f".connect: {message}; .help .connect lists its options")
 
 
 def parse_connect(args: Sequence[str]) -> argparse.Namespace:
