@@ -8,6 +8,7 @@ import ssl
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import trustme
 
 from amishell.__main__ import main
@@ -266,3 +267,22 @@ def test_a_script_with_a_wrong_secret_fails_at_once(sim: Simulator, tmp_path: Pa
     )
     assert status == ExitStatus.CONNECTION
     assert err.count("Secret for admin@") == 1, err
+
+
+# -- the one option parser, without a server ------------------------------------------
+
+
+def test_connect_options_parse_as_the_command_lines() -> None:
+    from amishell.shell.config import Config, Target
+    from amishell.shell.options import OptionError, choose_target, parse_connect
+
+    base = Target(host="pbx", port=5038, username="admin", secret="s")
+    opts = parse_connect(["--tls", "-u", "monitor"])
+    t = choose_target(Config(), opts, base)
+    assert (t.host, t.port, t.tls, t.username, t.secret) == ("pbx", 5039, True, "monitor", None)
+    assert (base.port, base.tls, base.username) == (5038, False, "admin")  # left alone
+    t = choose_target(Config(), parse_connect(["other:6000", "--md5"]), base)
+    assert (t.host, t.port, t.md5, t.username) == ("other", 6000, True, None)
+    for words in (["--tls-ca"], ["-p"], ["a", "b"], ["--secret", "x"], ["-p", "x"]):
+        with pytest.raises(OptionError):
+            parse_connect(words)

@@ -371,3 +371,23 @@ def test_ctrl_c_at_connects_secret_prompt_returns_to_a_working_prompt(
     finally:
         status = term.close()
     assert status == 0
+
+
+@pytest.mark.slow
+def test_a_wrong_secret_at_start_is_asked_again(sim: Simulator, tmp_path: Path) -> None:
+    host, port = sim.address
+    env = shell_env(tmp_path)
+    del env["AMI_SECRET"]
+    argv = [sys.executable, "-m", "amishell", f"{host}:{port}", "-u", "admin"]
+    term = Terminal(argv, env)
+    try:
+        term.wait_for(f"Secret for admin@{host}:{port}:")
+        term.type("not-it\r")
+        term.wait_for("permit/deny")
+        term.pump(0.3)
+        term.type("s3cret-admin\r")
+        term.wait_for(f"admin@{host}>")
+        assert b"not-it" not in term.raw and b"s3cret-admin" not in term.raw
+    finally:
+        status = term.close()
+    assert status == 0
