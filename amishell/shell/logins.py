@@ -21,7 +21,7 @@ from .context import Context
 from .options import choose_target, has_options, parse_connect
 from .render import Info, Problem
 
-__all__ = ["Connector", "gather", "TRIES"]
+__all__ = ["TRIES", "Connector", "ask_secret", "gather"]
 
 #: How often a secret typed at the prompt may be wrong before the shell gives up.
 TRIES = 3
@@ -95,6 +95,8 @@ class Connector:
     def cancel(self) -> None:
         """Abandon the ``.connect`` under way (the current session stays)."""
         self._stop.set()
+        if self.conn.state == "connecting" and not self.conn.connected:
+            self.conn.state = "disconnected"
 
     def plan(self, args: Sequence[str], banner: Callable[[], list[str]]) -> Result:
         """Check the words, ask what is needed; the :class:`Connecting` to run."""
