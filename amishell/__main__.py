@@ -1,6 +1,7 @@
 """The ``amishell`` command: parse the command line, then hand over to the shell.
 
-    amishell [HOST[:PORT] | PROFILE] [-p PORT] [-u USER] [--tls] [--tls-insecure] [--md5]
+    amishell [HOST[:PORT] | PROFILE] [-p PORT] [-u USER] [--tls] [--tls-insecure]
+             [--tls-ca FILE] [--md5]
              [--demo] [-x LINE]... [--events [FILTER]] [--json] [--count N] [--duration S]
              [--read-only] [--confirm] [--yes]
 
@@ -17,9 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .shell.context import Context, ExitStatus
+from .shell.options import add_connection_options
 
 if TYPE_CHECKING:
-    from .shell.config import Target
+    from .shell.config import Config, Target
+    from .shell.connection import Login
+    from .shell.core import Shell
 
 __all__ = ["main"]
 
@@ -40,13 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("target", nargs="?", metavar="HOST[:PORT]|PROFILE",
                    help="a profile from the config file, else a host (default localhost)")
-    p.add_argument("-p", "--port", type=int, help="port (default 5038, 5039 with --tls)")
-    p.add_argument("-u", "--user", help="manager user (default: profile, AMI_USER, or asked)")
-    p.add_argument("--tls", action="store_true", default=None, help="connect over TLS")
-    p.add_argument("--tls-insecure", action="store_true", default=None,
-                   help="TLS without verifying the server certificate")
-    p.add_argument("--md5", action="store_true", default=None,
-                   help="MD5 challenge login (the secret never crosses the wire)")
+    add_connection_options(p)
     p.add_argument("--demo", action="store_true",
                    help="start a simulated PBX with call traffic and connect to it")
     p.add_argument("-x", dest="lines", action="append", metavar="LINE",
@@ -90,7 +88,10 @@ def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
-    from .shell.config import ConfigError, load_config, resolve_secret, resolve_username
+    from .errors import AMIError
+    from .shell.config import ConfigError, load_config
+    from .shell.logins import gather
+    from .shell.options import choose_target
 
     if args.count is not None and args.count < 1:
         ctx.error("--count must be at least 1")
@@ -101,29 +102,44 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
     try:
         config = load_config(ctx.env, args.config)
         _events_or_target(args, config.profiles)
-        target = config.target(args.target)
+        target = choose_target(config, args)
     except ConfigError as e:
         ctx.error(str(e))
         return ExitStatus.USAGE
-    _apply_flags(target, args)
+    if args.json:
+        target.format = "json"
+    if args.read_only:
+        target.read_only = True
+    if args.confirm:
+        target.confirm = True
     batch = bool(args.lines) or args.events is not None or not ctx.stdin_isatty
     demo = None
     if args.demo:
         demo, secret = _start_demo(target, ctx)
+        assert target.username is not None
+        login, asked = _login(target, target.username, secret), False
     else:
         try:
-            target.username = resolve_username(target, ctx)
-            secret = resolve_secret(target, ctx)
+            login, asked = gather(target, ctx, user=ctx.env.get("AMI_USER") or None)
         except ConfigError as e:
             ctx.error(str(e))
             return ExitStatus.USAGE
+        except AMIError as e:
+            ctx.error(str(e))
+            return ExitStatus.CONNECTION
     try:
         if batch:
-            return _batch(args, ctx, target, secret)
-        return _interactive(args, ctx, target, secret, config.profiles)
+            return _batch(args, ctx, login, config)
+        return _interactive(args, ctx, login, config, asked)
     finally:
         if demo is not None:
             demo.stop()
+
+
+def _login(target: Target, username: str, secret: str) -> Login:
+    from .shell.connection import Login
+
+    return Login(target, username, secret)
 
 
 def _events_or_target(args: argparse.Namespace, profiles: dict[str, Any]) -> None:
@@ -136,32 +152,6 @@ def _events_or_target(args: argparse.Namespace, profiles: dict[str, Any]) -> Non
     looks_like_address = any(c in word for c in ".:") and not any(c in word for c in "=*?,![")
     if word in profiles or looks_like_address:
         args.target, args.events = word, ""
-
-
-def _apply_flags(target: Target, args: argparse.Namespace) -> None:
-    from .shell.config import DEFAULT_TLS_PORT, parse_hostport
-
-    if args.tls or args.tls_insecure:
-        target.tls = True
-        typed_port = args.target is not None and target.profile is None and (
-            parse_hostport(args.target)[1] is not None
-        )
-        if args.port is None and target.profile is None and not typed_port:
-            target.port = DEFAULT_TLS_PORT
-    if args.tls_insecure:
-        target.tls_insecure = True
-    if args.md5:
-        target.md5 = True
-    if args.port is not None:
-        target.port = args.port
-    if args.user:
-        target.username = args.user
-    if args.json:
-        target.format = "json"
-    if args.read_only:
-        target.read_only = True
-    if args.confirm:
-        target.confirm = True
 
 
 def _start_demo(target: Target, ctx: Context) -> tuple[Any, str]:
@@ -184,17 +174,17 @@ def _start_demo(target: Target, ctx: Context) -> tuple[Any, str]:
 def _interactive(
     args: argparse.Namespace,
     ctx: Context,
-    target: Target,
-    secret: str,
-    profiles: dict[str, Any],
+    login: Login,
+    config: Config,
+    asked: bool,
 ) -> ExitStatus:
     import threading
 
     from .shell.core import Shell  # no terminal library: quick
 
-    assert target.username is not None
-    names = sorted(profiles)
-    shell = Shell(ctx, target, username=target.username, secret=secret, profiles=lambda: names)
+    names = sorted(config.profiles)
+    shell = Shell(ctx, login.target, username=login.username, secret=login.secret,
+                  profiles=lambda: names, config=config)
     shell.guard.yes = args.yes
     # Connect and log in while prompt_toolkit loads: the waits for the server
     # overlap the imports, and the prompt is ready that much sooner.
@@ -214,22 +204,45 @@ def _interactive(
 
     connecting.join()
     error = outcome[0] if outcome else "connection failed"
+    if error is not None and asked:
+        error = _ask_again(shell, ctx, login, error)
     if error is not None:
         ctx.error(error)
         shell.close()
         return ExitStatus.CONNECTION
-    directory = None if args.no_history or not target.history else data_dir(ctx.env)
+    directory = None if args.no_history or not login.target.history else data_dir(ctx.env)
     history = open_history(directory)
     shell.history_path = getattr(history, "filename", None)
     return run_interactive(shell, ctx, history, shell.banner())
 
 
-def _batch(args: argparse.Namespace, ctx: Context, target: Target, secret: str) -> ExitStatus:
+def _ask_again(shell: Shell, ctx: Context, login: Login, error: str | None) -> str | None:
+    """A secret typed at the prompt and refused: ask again, up to three tries in all
+    (as ssh does); the last error, or None once a login worked."""
+    from .shell.config import ConfigError
+    from .shell.logins import TRIES, ask_secret
+
+    for _ in range(TRIES - 1):
+        if error is None or not shell.refused:
+            return error
+        ctx.error(error)
+        try:
+            secret = ask_secret(ctx, login.target, login.username)
+        except ConfigError as e:
+            return str(e)
+        login = login._replace(secret=secret)
+        error = shell.connect(login)
+        if error is None:
+            return None
+    return error
+
+
+def _batch(args: argparse.Namespace, ctx: Context, login: Login, config: Config) -> ExitStatus:
     from .shell.batch import EventTail, run_batch
     from .shell.core import Shell
     from .shell.events import EventFilter
 
-    assert target.username is not None
+    target = login.target
     target.reconnect = False
     target.keepalive = 0 if args.events is None else target.keepalive
     tail = None
@@ -242,7 +255,7 @@ def _batch(args: argparse.Namespace, ctx: Context, target: Target, secret: str) 
         tail = EventTail(flt, args.count, args.duration)
     else:
         target.events = "off"
-    shell = Shell(ctx, target, username=target.username, secret=secret)
+    shell = Shell(ctx, target, username=login.username, secret=login.secret, config=config)
     shell.guard.yes = args.yes
     script = None if args.lines or tail is not None else ctx.stdin
     return run_batch(shell, ctx, lines=args.lines, script=script, tail=tail)

@@ -55,7 +55,10 @@ def test_server_closes_while_an_action_waits(
     waited = time.monotonic() - started
     assert waited < 2.0, "the waiting action did not end with the connection"
     assert "connection closed by the server" in h.text[error_at:]
-    lost = h.wait_for("connection lost: connection closed by the server", after=mark)
+    lost = h.wait_for(
+        "connection lost: Reading from socket failed: connection closed by the server",
+        after=mark,
+    )
     h.wait_for("reconnected to", after=lost)
     assert "re-applied event mask call,user and 1 filter(s)" in h.text[lost:]
 
@@ -81,7 +84,7 @@ def test_reconnect_backs_off_until_the_server_is_back(
     h.wait_for("next try in 0.4s")
     shown = [float(x) for x in re.findall(r"next try in ([0-9.]+)s", h.text)]
     assert shown[:3] == [0.1, 0.2, 0.4], shown  # doubling, up to reconnect_max
-    assert "reconnect failed: connection closed without input" in h.text
+    assert "reconnect failed (Connection closed without input)" in h.text
     sim.faults = Faults()
     h.wait_for("reconnected to")
     assert len(live_sessions(sim)) == 1  # no second session left behind
@@ -99,7 +102,7 @@ def test_silent_server_is_reported_with_the_likely_cause(
         session.faults = Faults(silent_after=0)  # answers one more message, then nothing
     mark = len(h.text)
     h.type("Ping\r")
-    lost = h.wait_for("connection lost: server stopped answering", after=mark)
+    lost = h.wait_for("connection lost: Server stopped answering", after=mark)
     line = h.text[lost:].split("\n", 1)[0]
     assert "keep-alive" in line and "reads too slowly" in line, line
     h.wait_for("reconnected to", after=lost)

@@ -305,3 +305,89 @@ def test_keys_typed_while_waiting_are_not_echoed_into_the_output(
     finally:
         status = term.close()
     assert status == 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_hanging_connect_keeps_the_session_and_echoes_nothing(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """A server that accepts but never greets: Ctrl-C abandons the ``.connect``, the
+    prompt shows the old session as connected, and keys typed meanwhile were not
+    echoed raw into the output."""
+    import socket
+
+    host, port = sim.address
+    argv = [sys.executable, "-m", "amishell", f"{host}:{port}", "-u", "admin"]
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        hang = silent.getsockname()[1]
+        term = Terminal(argv, shell_env(tmp_path))
+        try:
+            prompt = f"admin@{host}> "
+            term.wait_for(prompt.rstrip())
+            term.type(".events off\r")
+            term.wait_for("events: off")
+            term.type(f".connect 127.0.0.1:{hang}\r")
+            term.pump(0.5)
+            term.type("zqx")  # typed while it hangs
+            term.pump(0.3)
+            term.type("\x03")
+            term.wait_for(f"stopped connecting to 127.0.0.1:{hang}; still connected to")
+            term.pump(0.3)
+            lines = term.screen.lines()
+            assert lines[term.screen.row].startswith(prompt.rstrip()), "\n".join(lines)
+            assert not any("zqx" in line or "^C" in line for line in lines), "\n".join(lines)
+            assert not any("(connecting)" in line for line in lines), "\n".join(lines)
+            term.type("Ping\r")
+            term.wait_for("Ping: Pong")
+            assert b"Traceback" not in term.raw
+        finally:
+            status = term.close()
+    assert status == 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_connects_secret_prompt_returns_to_a_working_prompt(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    host, port = sim.address
+    argv = [sys.executable, "-m", "amishell", f"{host}:{port}", "-u", "admin"]
+    term = Terminal(argv, shell_env(tmp_path))
+    try:
+        prompt = f"admin@{host}> "
+        term.wait_for(prompt.rstrip())
+        term.type(".events off\r")
+        term.wait_for("events: off")
+        term.type(".connect -u monitor\r")  # AMI_SECRET is admin's: asked for
+        term.wait_for(f"Secret for monitor@{host}:{port}:")
+        term.type("\x03")
+        term.wait_for("stopped waiting")
+        term.type("Ping\r")
+        term.wait_for("Ping: Pong")
+        term.type(".status\r")
+        term.wait_for(f"connected: admin@{host}:{port}")
+        assert b"Traceback" not in term.raw
+    finally:
+        status = term.close()
+    assert status == 0
+
+
+@pytest.mark.slow
+def test_a_wrong_secret_at_start_is_asked_again(sim: Simulator, tmp_path: Path) -> None:
+    host, port = sim.address
+    env = shell_env(tmp_path)
+    del env["AMI_SECRET"]
+    argv = [sys.executable, "-m", "amishell", f"{host}:{port}", "-u", "admin"]
+    term = Terminal(argv, env)
+    try:
+        term.wait_for(f"Secret for admin@{host}:{port}:")
+        term.type("not-it\r")
+        term.wait_for("permit/deny")
+        term.pump(0.3)
+        term.type("s3cret-admin\r")
+        term.wait_for(f"admin@{host}>")
+        assert b"not-it" not in term.raw and b"s3cret-admin" not in term.raw
+    finally:
+        status = term.close()
+    assert status == 0

@@ -286,7 +286,7 @@ def test_completion_menu_text_and_meta_are_safe() -> None:
 def test_debug_transcript_on_a_terminal_is_safe(tmp_path: Path) -> None:
     import os
 
-    from amishell.shell.core import private_file
+    from amishell.shell.context import private_file
 
     master, slave = os.openpty()
     try:

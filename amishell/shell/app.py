@@ -45,11 +45,11 @@ from ..message import Message
 from .completer import AMICompleter, BackgroundCompleter
 from .confirm import confirm_first
 from .context import Context, ExitStatus
-from .core import Pending, Quit, Shell
+from .core import Connecting, Pending, Quit, Result, Shell
 from .guard import Confirm
 from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
-from .render import ClearScreen, Fragments, to_text
+from .render import ClearScreen, Fragments, Info, Problem, TableResult, to_text
 from .toolbar import make_toolbar
 from .views import VIEW_COMMANDS
 
@@ -319,11 +319,23 @@ class InteractiveShell:
         else:
             # .connect may ask for a secret on the terminal: leave the keyboard to it.
             keys = item.name != "connect"
-            finished, got = await self.in_thread(lambda: shell.start(item), keys)
+            ended = threading.Event()
+
+            def run() -> Pending | Result | Confirm:
+                try:
+                    return shell.start(item)
+                finally:
+                    ended.set()
+
+            finished, got = await self.in_thread(run, keys)
             if not finished or got is None:
+                shell.cancel()  # a question on the terminal ends too: wait for it, briefly
+                await asyncio.get_running_loop().run_in_executor(None, ended.wait, 2.0)
                 await self.write([("warn", "stopped waiting\n")])
                 return True
             result = got
+        if isinstance(result, Connecting):
+            result = await self._connecting(result)
         if isinstance(result, Confirm):
             asked = await confirm_first(self, result)
             if asked is None:
@@ -336,6 +348,8 @@ class InteractiveShell:
             out.erase_screen()
             out.cursor_goto(0, 0)
             out.flush()
+            return True
+        if isinstance(result, Connecting):  # (a confirmed action never connects)
             return True
         if not isinstance(result, Pending):
             await self.show(shell.render(result))
@@ -367,6 +381,18 @@ class InteractiveShell:
                       " its response will be shown when it comes\n")]
         )
         return True
+
+    async def _connecting(self, attempt: Connecting) -> Info | Problem | TableResult:
+        """Open the session that ``.connect`` asked for; the keyboard is read meanwhile
+        (Ctrl-C abandons it and keeps the current session; other keys wait for the
+        prompt instead of being echoed)."""
+        finished, got = await self.in_thread(attempt.run)
+        if finished and isinstance(got, Info | Problem | TableResult):
+            return got
+        attempt.cancel()
+        where = self.shell.target.address
+        still = f"; still connected to {where}" if self.shell.connected else ""
+        return Problem(f"stopped connecting to {attempt.address}{still}")
 
     async def _note_queue(self, pending: Pending) -> None:
         """Say why an answer may be slow: Asterisk runs a session's actions one at a

@@ -19,7 +19,7 @@ from typing import Final
 from ..message import Message
 from ..textsafe import json_dumps
 from .context import Context, ExitStatus
-from .core import Pending, Quit, Shell
+from .core import Connecting, Pending, Quit, Shell
 from .events import EventFilter, format_event_line
 from .guard import Confirm, Refused, script_refusal
 from .lineparse import InputError, Item, parse, parse_chunk, split_script
@@ -144,7 +144,10 @@ class BatchRunner:
 
     def _run_item(self, item: Item, where: str) -> bool:
         result = self.shell.start(item)
-        if isinstance(result, Quit):
+        connecting = isinstance(result, Connecting)
+        if isinstance(result, Connecting):
+            result = result.run()
+        if isinstance(result, Quit | Connecting):
             return False
         if isinstance(result, Confirm):  # a script never waits for an answer
             result = script_refusal(result)
@@ -154,8 +157,8 @@ class BatchRunner:
             return True
         if isinstance(result, Problem):
             self.error(where + result.text)
-            connected = self.shell.connected
-            self._note(ExitStatus.USAGE if connected else ExitStatus.CONNECTION)
+            usage = self.shell.connected and not connecting
+            self._note(ExitStatus.USAGE if usage else ExitStatus.CONNECTION)
             return True
         if isinstance(result, Pending):
             msg = result.future.result()

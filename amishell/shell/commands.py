@@ -1,6 +1,6 @@
 """Meta commands (``.help``, ``.events`` ...): small handlers that return data.
 
-Each handler takes the :class:`~amishell.shell.core.Shell` and the parsed
+Each handler takes the shell (as :class:`~amishell.shell.base.ShellAPI`) and the parsed
 :class:`~amishell.shell.lineparse.MetaLine` and returns an ``Info``, a
 ``Problem``, a ``TableResult`` or ``Quit``; none of them prints.
 """
@@ -10,17 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ..catalog import EVENT_CLASSES, KINDS
 from ..safety import refusal
+from .base import Quit, Result
+from .base import ShellAPI as Shell
+from .context import private_file
 from .examples import example_line, unit
 from .lineparse import CLI_PREFIX, META_PREFIX, MetaLine
+from .options import CONNECT_USAGE
 from .render import FORMATS, ClearScreen, Info, Problem, TableResult
 from .tables import LAYOUTS, kind_name, layout_for
-
-if TYPE_CHECKING:
-    from .core import Result, Shell
 
 __all__ = ["COMMANDS", "run_meta", "summaries"]
 
@@ -351,8 +352,6 @@ def _pager(shell: Shell, line: MetaLine) -> Result:
     "  Secret and Key values are starred out.",
 )
 def _debug(shell: Shell, line: MetaLine) -> Result:
-    from .core import private_file
-
     if not line.rest:
         return Info([f"transcript: {shell.debug_path or 'off'}"])
     old = shell.debug_file
@@ -382,51 +381,26 @@ def _debug(shell: Shell, line: MetaLine) -> Result:
 # Connection
 
 
-@command("connect", ".connect [HOST[:PORT]|PROFILE]", "connect to a server (-u USER)")
+@command(
+    "connect",
+    CONNECT_USAGE,
+    "connect to a server (the session is replaced once the new one works)",
+    "  -u USER          the manager user (default: this session's, or the profile's)",
+    "  -p PORT          the port, when HOST has none (default 5038, 5039 with TLS)",
+    "  --tls            TLS; --tls-ca FILE verifies the server against that CA,",
+    "                   --tls-insecure verifies nothing",
+    "  --md5            MD5 challenge login",
+    "  PROFILE is read from the config file the shell started with. A secret is",
+    "  reused only for the same user on the same host; otherwise it is asked for.",
+    "  Without words: log in again to the same server.",
+)
 def _connect(shell: Shell, line: MetaLine) -> Result:
-    args = list(line.args)
-    if args:
-        from .config import ConfigError, load_config, resolve_secret, resolve_username
-
-        user = None
-        if "-u" in args:
-            i = args.index("-u")
-            if i + 1 >= len(args):
-                return Problem("-u needs a user name")
-            user = args[i + 1]
-            del args[i : i + 2]
-        try:
-            target = load_config(shell.ctx.env).target(args[0] if args else None)
-            if user:
-                target.username = user
-            target.username = resolve_username(target, shell.ctx)
-            secret = resolve_secret(target, shell.ctx)
-        except ConfigError as e:
-            return Problem(str(e))
-        before = (shell.target, shell.username, shell._secret)
-        shell.target, shell.username, shell._secret = target, target.username, secret
-        error = shell.connect()
-        if error is not None:
-            shell.target, shell.username, shell._secret = before
-            still = (f"; still connected to {shell.target.address}" if shell.connected
-                     else "")
-            return Problem(error + still)
-        shell.sources.reset()
-        shell.guard.adopt(target.read_only, target.confirm)
-        return Info(shell.banner())
-    error = shell.connect()
-    if error is not None:
-        return Problem(error)
-    return Info(shell.banner())
+    return shell.connect_to(list(line.args))
 
 
 @command("reconnect", ".reconnect", "log in again to the same server")
 def _reconnect(shell: Shell, line: MetaLine) -> Result:
-    shell.disconnect()
-    error = shell.connect()
-    if error is not None:
-        return Problem(error)
-    return Info([f"connected to {shell.target.address}"], style="ok")
+    return shell.reconnect()
 
 
 @command("disconnect", ".disconnect", "log off (the shell stays)")
@@ -533,6 +507,4 @@ def _clear(shell: Shell, line: MetaLine) -> Result:
 
 @command("quit", ".quit", "log off and leave (also Ctrl-D, exit, quit)")
 def _quit(shell: Shell, line: MetaLine) -> Result:
-    from .core import Quit
-
     return Quit()

@@ -15,6 +15,7 @@
     username = "admin"
     secret_command = "pass show pbx/ami"   # or secret = "..." / secret_file = "~/.ami"
     tls = false
+    tls_ca = "~/pbx-ca.pem"  # verify the server's certificate against this CA (implies tls)
     md5 = false
     events = "call,system"  # the server's event mask at login
     event_filter = "Hangup,Newchannel"
@@ -31,6 +32,7 @@ import os
 import shlex
 import stat
 import subprocess
+import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -45,6 +47,7 @@ __all__ = [
     "load_config",
     "parse_hostport",
     "resolve_secret",
+    "stored_secret",
 ]
 
 DEFAULTS: Final[dict[str, Any]] = {
@@ -65,7 +68,7 @@ DEFAULTS: Final[dict[str, Any]] = {
 }
 _PROFILE_KEYS: Final = frozenset(
     {"host", "port", "username", "secret", "secret_command", "secret_file", "tls",
-     "tls_insecure", "md5"} | set(DEFAULTS)
+     "tls_insecure", "tls_ca", "md5"} | set(DEFAULTS)
 )
 DEFAULT_PORT: Final = 5038
 DEFAULT_TLS_PORT: Final = 5039
@@ -89,6 +92,7 @@ class Target:
         username: str | None = None,
         tls: bool = False,
         tls_insecure: bool = False,
+        tls_ca: str | None = None,
         md5: bool = False,
         profile: str | None = None,
         format: str = "pretty",
@@ -114,6 +118,8 @@ class Target:
         self.username = username
         self.tls = tls
         self.tls_insecure = tls_insecure
+        #: A CA certificate file (PEM) the server's certificate is verified against.
+        self.tls_ca = tls_ca
         self.md5 = md5
         self.profile = profile
         self.format = format
@@ -193,6 +199,8 @@ class Config:
         for name in TARGET_FIELDS:
             if name in values and name != "profile":
                 setattr(t, name, values[name])
+        if t.tls_ca:
+            t.tls = True
         if "port" not in values and t.tls:
             t.port = DEFAULT_TLS_PORT
         return t
@@ -213,11 +221,15 @@ def _home(env: Mapping[str, str]) -> str:
 
 
 def load_config(env: Mapping[str, str], path: str | None = None) -> Config:
-    """The user's config merged over the defaults (no file is no error)."""
-    path = path or config_path(env)
+    """The user's config merged over the defaults. No file at the default place is
+    no error; a ``path`` given that does not exist is one."""
+    given = path is not None
+    path = os.path.expanduser(path) if path is not None else config_path(env)
     try:
         f = open(path, "rb")
     except FileNotFoundError:
+        if given:
+            raise ConfigError(f"config file {path} does not exist") from None
         return Config()
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}") from None
@@ -261,7 +273,8 @@ def _check_keys(path: str, table: str, values: Mapping[str, Any]) -> None:
 
 _TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "host": str, "port": int, "username": str, "secret": str, "secret_command": str,
-    "secret_file": str, "tls": bool, "tls_insecure": bool, "md5": bool, "format": str,
+    "secret_file": str, "tls": bool, "tls_insecure": bool, "tls_ca": str, "md5": bool,
+    "format": str,
     "pager": str, "pager_command": str, "keepalive": (int, float), "reconnect": bool,
     "reconnect_max": (int, float), "timeout": (int, float), "events": str,
     "event_filter": str, "event_display": str, "history": bool, "read_only": bool,
@@ -307,6 +320,15 @@ def _port(text: str) -> int:
 
 def resolve_secret(target: Target, ctx: Context) -> str:
     """The secret from the profile, ``AMI_SECRET``, or a prompt that does not echo."""
+    secret = stored_secret(target, ctx)
+    if secret is not None:
+        return secret
+    return ask(ctx, f"Secret for {target.username}@{target.address}: ", echo=False)
+
+
+def stored_secret(target: Target, ctx: Context, *, env: bool = True) -> str | None:
+    """The secret from the profile or (with ``env``) ``AMI_SECRET``; None if neither
+    has one."""
     if target.secret_command:
         return _run_secret_command(target.secret_command)
     if target.secret:
@@ -319,10 +341,7 @@ def resolve_secret(target: Target, ctx: Context) -> str:
                 return f.readline().rstrip("\r\n")
         except OSError as e:
             raise ConfigError(f"cannot read the secret file {path}: {e.strerror}") from None
-    env_secret = ctx.env.get("AMI_SECRET")
-    if env_secret:
-        return env_secret
-    return ask(ctx, f"Secret for {target.username}@{target.address}: ", echo=False)
+    return (ctx.env.get("AMI_SECRET") or None) if env else None
 
 
 def resolve_username(target: Target, ctx: Context) -> str:
@@ -352,8 +371,11 @@ def _run_secret_command(command: str) -> str:
     return secret
 
 
-def ask(ctx: Context, prompt: str, *, echo: bool) -> str:
-    """Ask on the terminal (even when stdin is a script); without echo for secrets."""
+def ask(
+    ctx: Context, prompt: str, *, echo: bool, stop: threading.Event | None = None
+) -> str:
+    """Ask on the terminal (even when stdin is a script); without echo for secrets.
+    ``stop`` set meanwhile abandons the question (a :class:`ConfigError`)."""
     if ctx.tty_path is None:
         ctx.stderr.write(prompt)
         ctx.stderr.flush()
@@ -367,12 +389,12 @@ def ask(ctx: Context, prompt: str, *, echo: bool) -> str:
         what = "AMI_SECRET or a profile" if not echo else "-u USER or AMI_USER"
         raise ConfigError(f"no terminal to ask on: set {what}") from None
     try:
-        return _ask_tty(fd, prompt, echo)
+        return _ask_tty(fd, prompt, echo, stop)
     finally:
         os.close(fd)
 
 
-def _ask_tty(fd: int, prompt: str, echo: bool) -> str:
+def _ask_tty(fd: int, prompt: str, echo: bool, stop: threading.Event | None) -> str:
     """Ask on the terminal ``fd`` (a terminal cannot seek, so no buffered file on it)."""
     import termios
 
@@ -387,7 +409,7 @@ def _ask_tty(fd: int, prompt: str, echo: bool) -> str:
         except termios.error:
             old = None
     try:
-        data = _read_line(fd)
+        data = _read_line(fd, stop)
     except KeyboardInterrupt:
         raise ConfigError("interrupted") from None
     finally:
@@ -399,10 +421,16 @@ def _ask_tty(fd: int, prompt: str, echo: bool) -> str:
     return data.decode("utf-8", "replace").rstrip("\r\n")
 
 
-def _read_line(fd: int) -> bytes | None:
+def _read_line(fd: int, stop: threading.Event | None = None) -> bytes | None:
     """One line from ``fd`` (None at end of input before any byte)."""
+    import select
+
     chunks: list[bytes] = []
     while True:
+        if stop is not None:
+            while not select.select([fd], [], [], 0.1)[0]:
+                if stop.is_set():
+                    raise ConfigError("interrupted")
         try:
             got = os.read(fd, 1024)
         except OSError as e:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import IntEnum
-from typing import TextIO
+from typing import IO, TextIO, cast
 
-__all__ = ["Context", "ExitStatus", "private_fd"]
+from ..textsafe import clean
+
+__all__ = ["Context", "ExitStatus", "private_fd", "private_file"]
 
 
 class ExitStatus(IntEnum):
@@ -80,8 +83,6 @@ class Context:
     def error(self, text: str) -> None:
         """One line on stderr, prefixed with the program name; what came from the wire
         in ``text`` (a server's message) cannot drive the terminal."""
-        from ..textsafe import clean
-
         try:
             self.stderr.write(f"amishell: {clean(text)}\n")
             self.stderr.flush()
@@ -108,3 +109,44 @@ def private_fd(path: str) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def private_file(path: str, redact: Callable[[str], str] = str) -> IO[str]:
+    """A file for appending, readable by its owner only (see :func:`private_fd`),
+    every write passed through ``redact`` first."""
+    inner = os.fdopen(private_fd(os.path.expanduser(path)), "a", encoding="utf-8")
+    return cast(IO[str], _Redacting(inner, redact))
+
+
+class _Redacting(io.TextIOBase):
+    """A text file that stars out the secret in whatever is written to it (the debug
+    transcript: the client masks Secret and Key headers, this catches the secret
+    anywhere else, such as a value typed or echoed by the server)."""
+
+    def __init__(self, inner: IO[str], redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._redact = redact
+        #: A terminal (``.debug /dev/tty``) gets the text made terminal-safe.
+        self._terminal = inner.isatty()
+
+    def write(self, text: str) -> int:
+        shown = self._redact(text)
+        if self._terminal:
+            shown = clean(shown.replace("\r\n", "\n"))
+        self._inner.write(shown)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._inner.closed:
+            self._inner.flush()
+
+    def close(self) -> None:
+        try:
+            super().close()  # flushes
+        finally:
+            self._inner.close()
+
+    def writable(self) -> bool:
+        return True
+

@@ -1,70 +1,38 @@
 """The shell's state and what it does with a line, for both interactive and batch use.
 
-:class:`Shell` owns the client (and replaces it on reconnect), the catalogue,
-the event view and the renderer. Executing an action is split in two so that
-the caller decides how to wait: :meth:`Shell.start` sends and returns a
-:class:`Pending` (or a result that needs no waiting), :meth:`Shell.finish`
+:class:`Shell` holds the session (a :class:`~amishell.shell.connection.Connection`),
+the catalogue, the event view and the renderer. Executing an action is split in
+two so that the caller decides how to wait: :meth:`Shell.start` sends and
+returns a :class:`Pending` (or a result that needs no waiting), :meth:`Shell.finish`
 turns the response into fragments.
 """
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import ssl
-import threading
 import time
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Final, NamedTuple, cast
+from typing import IO, TYPE_CHECKING
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
-from ..textsafe import clean
-from .config import Target
-from .context import Context, ExitStatus, private_fd
+from .base import Connecting, Pending, Quit, Result
+from .commands import run_meta, summaries
+from .config import Config, Target
+from .connection import META_TIMEOUT, Connection, Login, describe, is_refusal
+from .context import Context, ExitStatus
 from .eventhistory import DEFAULT_EVENTS, EventHistory
 from .events import EventView
 from .guard import Confirm, Guard
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
+from .logins import Connector
 from .render import ClearScreen, Fragments, Info, Problem, Renderer, TableResult
 from .sources import LiveSources
 
 if TYPE_CHECKING:
-    from ..client import ActionFuture, AMIClient
+    from ..client import AMIClient
 
-__all__ = ["Pending", "Quit", "Shell"]
-
-#: The shell's bound on events the client has read but not yet delivered. A
-#: terminal shows a few thousand events a second at most; past this, events are
-#: dropped, counted and shown in the toolbar, and memory stays well under 100 MB.
-SHELL_QUEUE_BYTES = 64 << 20
-
-META_TIMEOUT: Final = 10.0
-
-
-class Quit:
-    """Leave the shell."""
-
-    __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Quit)
-
-    def __repr__(self) -> str:
-        return "Quit()"
-
-
-Result = Info | Problem | TableResult | ClearScreen | Quit
-
-
-class Pending(NamedTuple):
-    """An action on its way: wait for ``future``, then :meth:`Shell.finish`."""
-
-    future: ActionFuture
-    kind: str  # "action" or "cli"
-    name: str
-    note: str = ""
+__all__ = ["Connecting", "Pending", "Quit", "Result", "Shell"]
 
 
 class Shell:
@@ -79,11 +47,9 @@ class Shell:
         secret: str,
         width: Callable[[], int] = lambda: 100,
         profiles: Callable[[], list[str]] = list,
+        config: Config | None = None,
     ) -> None:
         self.ctx = ctx
-        self.target = target
-        self.username = username
-        self._secret = secret
         self._redactor: tuple[str, re.Pattern[str]] | None = None
         self.width = width
         self.view = EventView()
@@ -95,16 +61,10 @@ class Shell:
         self.offline: Catalog = load_offline()
         self.catalog: Catalog = self.offline
         self.catalog_live = False
-        self.client: AMIClient | None = None
         self.info: dict[str, str] = {}
-        #: The server-side event mask (Login ``Events:``), re-applied on reconnect.
-        self.mask: str | None = target.events
-        #: Filter actions added this session, re-added on reconnect (AMI cannot list them).
-        self.server_filters: list[str] = []
-        self.state = "disconnected"
         self.status = ExitStatus.OK
+        self.refused = False
         self.pager = target.pager
-        self.debug_file: IO[str] | None = None
         self.debug_path: str | None = None
         self.event_names: dict[str, None] = {}
         #: Variable names seen in VarSet events, for completion (bounded).
@@ -112,22 +72,21 @@ class Shell:
         #: First lines of events counted unparsed whose name was already learned.
         self._heads_seen: set[bytes] = set()
         self.history_path: str | None = None
-        self._lock = threading.Lock()
-        self._open_lock = threading.Lock()
-        self._stop_reconnect = threading.Event()
-        self._reconnecting: threading.Thread | None = None
-        self._wanted = False
-        #: Seconds before the first reconnect attempt; each failure doubles the wait,
-        #: up to the target's ``reconnect_max``.
-        self.reconnect_first = 0.5
         #: Replace the display: every event goes here instead (batch mode).
         self.event_sink: Callable[[Message], None] | None = None
-        #: Called instead of reconnecting when the connection drops (batch mode).
-        self.drop_sink: Callable[[str], None] | None = None
+        self.conn = Connection(
+            Login(target, username, secret),
+            on_event=self._on_event,
+            prefilter=self._prefilter,
+            on_login=self._on_login,
+            notice=self.view.notice,
+        )
+        #: ``.connect``: the config file the shell started with, secrets per user@host.
+        self.connector = Connector(self.conn, config or Config(), ctx)
         self.sources = LiveSources(
             lambda: self.client,
             lambda: self.catalog,
-            meta=_meta_summaries,
+            meta=summaries,
             event_names=lambda: sorted(self.event_names),
             profiles=profiles,
             server_key=self.server_key,
@@ -146,6 +105,70 @@ class Shell:
     def __repr__(self) -> str:
         return f"<Shell {self.username}@{self.target.address} {self.state}>"
 
+    # -- the session, as the rest of the shell sees it ----------------------------------
+    @property
+    def client(self) -> AMIClient | None:
+        return self.conn.client
+
+    @property
+    def state(self) -> str:
+        return self.conn.state
+
+    @property
+    def target(self) -> Target:
+        return self.conn.login.target
+
+    @property
+    def username(self) -> str:
+        return self.conn.login.username
+
+    @property
+    def connected(self) -> bool:
+        return self.conn.connected
+
+    @property
+    def mask(self) -> str | None:
+        """The server-side event mask (Login ``Events:``), re-applied on reconnect."""
+        return self.conn.mask
+
+    @mask.setter
+    def mask(self, value: str | None) -> None:
+        self.conn.mask = value
+
+    @property
+    def server_filters(self) -> list[str]:
+        """Filter actions added this session, re-added on reconnect."""
+        return self.conn.server_filters
+
+    @property
+    def debug_file(self) -> IO[str] | None:
+        """The protocol transcript, for this session and the ones that follow."""
+        return self.conn.debug_file
+
+    @debug_file.setter
+    def debug_file(self, value: IO[str] | None) -> None:
+        self.conn.debug_file = value
+        if self.client is not None:
+            self.client.debug_file = value
+
+    @property
+    def drop_sink(self) -> Callable[[str], None] | None:
+        """Called instead of reconnecting when the connection drops (batch mode)."""
+        return self.conn.drop_sink
+
+    @drop_sink.setter
+    def drop_sink(self, value: Callable[[str], None] | None) -> None:
+        self.conn.drop_sink = value
+
+    @property
+    def reconnect_first(self) -> float:
+        """Seconds before the first reconnect attempt (each failure doubles the wait)."""
+        return self.conn.reconnector.first
+
+    @reconnect_first.setter
+    def reconnect_first(self, value: float) -> None:
+        self.conn.reconnector.first = value
+
     def redact(self, text: str) -> str:
         """``text`` with the manager secret starred out (the last line of defence for
         anything the shell writes: a server may echo a header the user typed).
@@ -154,7 +177,7 @@ class Shell:
         weak secret such as ``secret`` or ``1234`` does not garble ``secrets`` or a
         Uniqueid. A secret equal to the user name is no secret and is left alone.
         """
-        secret = self._secret
+        secret = self.conn.login.secret
         if len(secret) < 4 or secret not in text or secret == self.username:
             return text
         if self._redactor is None or self._redactor[0] != secret:
@@ -182,78 +205,44 @@ class Shell:
     def server_key(self) -> str:
         return f"{self.target.address}/{self.info.get('AsteriskVersion', '?')}"
 
-    def connect(self) -> str | None:
-        """Connect and log in; None when it worked, else the error text."""
-        self._wanted = True
-        self._stop_reconnect.set()
-        self.state = "connecting"
-        error = self._open()
-        self.state = "connected" if self.connected else "disconnected"
-        return error
-
-    def _open(self, stop: threading.Event | None = None) -> str | None:
-        """Replace the client by a fresh, logged-in one; the error text if that fails.
-
-        One at a time: a reconnect in the background and a ``.connect`` typed meanwhile
-        never leave two live sessions. ``stop`` (the reconnect loop's) set meanwhile
-        abandons the attempt."""
-        with self._open_lock:
-            if stop is not None and stop.is_set():
-                return "stopped"
-            return self._open_locked(stop)
-
-    def _open_locked(self, stop: threading.Event | None) -> str | None:
-        from ..client import AMIClient
-
-        t = self.target
-        tls: bool | ssl.SSLContext = False
-        if t.tls:
-            tls = ssl.create_default_context()
-            if t.tls_insecure:
-                tls.check_hostname = False
-                tls.verify_mode = ssl.CERT_NONE
-        client = AMIClient(
-            self.username,
-            self._secret,
-            t.host,
-            t.port,
-            timeout=t.timeout,
-            tls=tls,
-            auth="md5" if t.md5 else "plain",
-            events=self.mask,
-            keepalive=t.keepalive or None,
-            event_callback=self._on_event,
-            disconnect_callback=self._on_drop,
-            debug_file=self.debug_file,
-            max_queue_bytes=SHELL_QUEUE_BYTES,
-        )
-        client.event_prefilter = self._prefilter
-        if not client.connect():
-            client.close()
-            return client.error or "connection failed"
-        if stop is not None and stop.is_set():
-            client.disconnect_callback = None
-            client.close()
-            return "stopped"
-        old = self.client  # kept until the new session works (a typo keeps the old one)
-        if old is not None:
-            old.disconnect_callback = None
-            if old.connected:
-                old.disconnect()
-            old.close()
-        self.client = client
-        self._after_login(client)
+    def connect(self, login: Login | None = None) -> str | None:
+        """Connect and log in (again, or as ``login``); None when it worked, else
+        the error, in words."""
+        login = login or self.conn.login
+        error = self.conn.connect(login)
+        #: The last login was refused by the server (a wrong secret, or an ACL).
+        self.refused = error is not None and is_refusal(error)
+        if error is not None:
+            return describe(error, login)
+        self.connector.remember(login)
         return None
 
-    def _after_login(self, client: AMIClient) -> None:
+    def connect_to(self, args: list[str]) -> Result:
+        """``.connect ARGS``: a :class:`Connecting` to run, or the Problem with them."""
+        return self.connector.plan(args, self._new_session)
+
+    def _new_session(self) -> list[str]:
+        self.sources.reset()
+        self.guard.adopt(self.target.read_only, self.target.confirm)
+        return self.banner()
+
+    def cancel(self) -> None:
+        """Stop what a shell command waits for (a ``.connect`` asking or connecting)."""
+        self.connector.cancel()
+
+    def reconnect(self) -> Result:
+        """``.reconnect``: log off, then log in again to the same server."""
+        self.conn.disconnect()
+        error = self.connect()
+        if error is not None:
+            return Problem(error)
+        return Info([f"connected to {self.target.address}"], style="ok")
+
+    def _on_login(self, client: AMIClient) -> None:
         client.ping(META_TIMEOUT)  # the toolbar shows the latency from the start
         # The rest asked all at once: one wait for the server, not one each.
         asked = client.submit({"Action": "CoreSettings"})
         listing = client.submit({"Action": "ListCommands"})
-        filters = [
-            client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex})
-            for regex in self.server_filters
-        ]
         settings = asked.result(META_TIMEOUT)
         if not settings.is_error:
             self.info = {k: v for k, v in settings.headers if k.lower() != "actionid"}
@@ -265,8 +254,6 @@ class Shell:
             self.catalog, self.catalog_live = self.offline, False
         if not self.catalog_live:
             self.catalog = self.offline
-        for future in filters:
-            future.result(META_TIMEOUT)
 
     def _prefilter(self, frame: bytes) -> bool:
         """Keep every event in the history; count, unparsed, an event the view
@@ -317,91 +304,18 @@ class Shell:
         name = dict.get(msg, "Event")
         self._learn_event_name(name)
 
-    def _on_drop(self, text: str) -> None:
-        """The connection dropped (on the client's dispatcher thread)."""
-        self.state = "disconnected"
-        if self.drop_sink is not None:
-            self.drop_sink(text)
-            return
-        self.view.notice(f"connection lost: {_plain(text)}", "error")
-        if self.target.reconnect and self._wanted:
-            self._start_reconnect()
-        else:
-            self.view.notice("type .reconnect to connect again", "dim")
-
-    def _start_reconnect(self) -> None:
-        with self._lock:
-            if self._reconnecting is not None and self._reconnecting.is_alive():
-                return
-            self._stop_reconnect = threading.Event()
-            thread = threading.Thread(
-                target=self._reconnect_loop,
-                args=(self._stop_reconnect,),
-                name="amishell-reconnect",
-                daemon=True,
-            )
-            self._reconnecting = thread
-            thread.start()
-
-    def _reconnect_loop(self, stop: threading.Event) -> None:
-        delay = self.reconnect_first
-        attempt = 0
-        while not stop.is_set():
-            self.state = "reconnecting"
-            if stop.wait(delay):
-                return
-            attempt += 1
-            error = self._open(stop)
-            if stop.is_set():
-                return
-            if error is None:
-                self.state = "connected"
-                extra = []
-                if self.mask is not None:
-                    extra.append(f"event mask {self.mask}")
-                if self.server_filters:
-                    extra.append(f"{len(self.server_filters)} filter(s)")
-                again = f"; re-applied {' and '.join(extra)}" if extra else ""
-                self.view.notice(f"reconnected to {self.target.address}{again}", "ok")
-                return
-            delay = min(delay * 2, max(self.target.reconnect_max, self.reconnect_first))
-            if attempt <= 3 or attempt % 10 == 0:
-                self.view.notice(
-                    f"reconnect failed: {_plain(error)}; next try in {delay:g}s", "dim"
-                )
-
     def disconnect(self) -> Message | None:
         """Log off (no reconnect). The Goodbye response, or None if not connected."""
-        self._wanted = False
-        self._stop_reconnect.set()
-        client = self.client
-        self.state = "disconnected"
-        if client is None or not client.connected:
-            return None
-        client.disconnect_callback = None
-        reply = client.submit({"Action": "Logoff"}).result(5.0)
-        client.close()
-        return reply
+        return self.conn.disconnect()
 
     def close(self) -> None:
-        self._wanted = False
-        self._stop_reconnect.set()
-        client = self.client
-        if client is not None:
-            client.disconnect_callback = None
-            if client.connected:
-                client.disconnect()
-            client.close()
+        self.conn.close()
         if self.view.log is not None:
             self.view.log.close()
-        if self.debug_file is not None:
-            self.debug_file.close()
-            self.debug_file = None
-
-    @property
-    def connected(self) -> bool:
-        client = self.client
-        return client is not None and client.connected
+        debug = self.conn.debug_file
+        if debug is not None:
+            debug.close()
+            self.conn.debug_file = None
 
     # -- running what the user typed ------------------------------------------------
     def start(self, item: Item) -> Pending | Result | Confirm:
@@ -409,8 +323,6 @@ class Shell:
         action the guard stops is a :class:`~.guard.Refused` or a :class:`Confirm`
         (send it with :meth:`send_confirmed` once the user said yes)."""
         if isinstance(item, MetaLine):
-            from .commands import run_meta
-
             return run_meta(self, item)
         if isinstance(item, CliLine):
             return self._guarded("cli", "Command", [("Command", item.command)])
@@ -429,8 +341,6 @@ class Shell:
         if low == "login":
             return Problem("already logging in through the shell: use .connect to log in again")
         if low == "logoff":
-            from .commands import run_meta
-
             return run_meta(self, MetaLine("disconnect", []))
         fields = [(k, v) for k, v in item.fields if k.lower() != "actionid"]
         note = ""
@@ -540,69 +450,9 @@ def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:
     return []
 
 
-_REDUNDANT: Final = ("Reading from socket failed: ", "Connection failed: ")
-
-
-def _plain(error: str) -> str:
-    """A client error to follow ``connection lost:`` or ``reconnect failed:``."""
-    for prefix in _REDUNDANT:
-        if error.startswith(prefix):
-            error = error[len(prefix) :]
-    if error[:1].isupper() and error[1:2].islower():
-        error = error[0].lower() + error[1:]
-    return error
-
-
 def _token_pattern(secret: str) -> re.Pattern[str]:
     """``secret`` where it stands as a token of its own: not inside a word, a number
     (``1795.1234``), a channel name (``Local/1234@demo``) or an address."""
     return re.compile(
         r"(?<![\w@/-])(?<!\w\.)" + re.escape(secret) + r"(?![\w@/-])(?!\.\w)"
     )
-
-
-def _meta_summaries() -> dict[str, str]:
-    from .commands import summaries
-
-    return summaries()
-
-
-def private_file(path: str, redact: Callable[[str], str] = str) -> IO[str]:
-    """A file for appending, readable by its owner only (see :func:`private_fd`),
-    every write passed through ``redact`` first."""
-    inner = os.fdopen(private_fd(os.path.expanduser(path)), "a", encoding="utf-8")
-    return cast(IO[str], _Redacting(inner, redact))
-
-
-class _Redacting(io.TextIOBase):
-    """A text file that stars out the secret in whatever is written to it (the debug
-    transcript: the client masks Secret and Key headers, this catches the secret
-    anywhere else, such as a value typed or echoed by the server)."""
-
-    def __init__(self, inner: IO[str], redact: Callable[[str], str]) -> None:
-        super().__init__()
-        self._inner = inner
-        self._redact = redact
-        #: A terminal (``.debug /dev/tty``) gets the text made terminal-safe.
-        self._terminal = inner.isatty()
-
-    def write(self, text: str) -> int:
-        shown = self._redact(text)
-        if self._terminal:
-            shown = clean(shown.replace("\r\n", "\n"))
-        self._inner.write(shown)
-        return len(text)
-
-    def flush(self) -> None:
-        if not self._inner.closed:
-            self._inner.flush()
-
-    def close(self) -> None:
-        try:
-            super().close()  # flushes
-        finally:
-            self._inner.close()
-
-    def writable(self) -> bool:
-        return True
-

@@ -130,7 +130,7 @@ async def _run_once(
     app: InteractiveShell, shell: Shell, line: ActionLine | CliLine
 ) -> Fragments | None:
     """One run's output, or None when it could not run (said) or was stopped."""
-    from .core import Pending, Quit
+    from .core import Connecting, Pending, Quit
     from .guard import Confirm
 
     started = shell.start(line)
@@ -140,7 +140,7 @@ async def _run_once(
         ))])
         return None
     if not isinstance(started, Pending):
-        if not isinstance(started, Quit):
+        if not isinstance(started, Quit | Connecting):
             await app.write(shell.render(started))
         return None
     finished, msg = await app.in_thread(started.future.result)
