@@ -18,6 +18,8 @@
     md5 = false
     events = "call,system"  # the server's event mask at login
     event_filter = "Hangup,Newchannel"
+    events_per_tick = 100   # most events shown per tick (ten a second); the rest: .events last N
+    event_history = 200000  # events kept for .events last N and a pause (0 = none)
 
 A file that holds a secret must be readable by its owner only, as ssh demands
 of private keys; otherwise it is refused with the ``chmod 600`` advice.
@@ -56,6 +58,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "events": None,
     "event_filter": "",
     "event_display": "on",
+    "events_per_tick": 100,
+    "event_history": 200_000,
     "history": True,
 }
 _PROFILE_KEYS: Final = frozenset(
@@ -96,6 +100,8 @@ class Target:
         events: str | None = None,
         event_filter: str = "",
         event_display: str = "on",
+        events_per_tick: int = 100,
+        event_history: int = 200_000,
         history: bool = True,
         secret_command: str | None = None,
         secret_file: str | None = None,
@@ -118,6 +124,10 @@ class Target:
         self.events = events
         self.event_filter = event_filter
         self.event_display = event_display
+        #: Most events shown per display tick (a tenth of a second).
+        self.events_per_tick = events_per_tick
+        #: Events the session's history keeps (0: none).
+        self.event_history = event_history
         self.history = history
         #: Where the secret comes from (never the secret itself, except ``secret``).
         self.secret_command = secret_command
@@ -252,7 +262,8 @@ _TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "secret_file": str, "tls": bool, "tls_insecure": bool, "md5": bool, "format": str,
     "pager": str, "pager_command": str, "keepalive": (int, float), "reconnect": bool,
     "reconnect_max": (int, float), "timeout": (int, float), "events": str,
-    "event_filter": str, "event_display": str, "history": bool,
+    "event_filter": str, "event_display": str, "history": bool, "events_per_tick": int,
+    "event_history": int,
 }
 
 

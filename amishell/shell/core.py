@@ -15,17 +15,18 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Final, NamedTuple, cast
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
 from .config import Target
 from .context import Context, ExitStatus, private_fd
-from .eventhistory import DEFAULT_EVENTS, EventHistory
+from .eventhistory import EventHistory
 from .events import EventView
+from .jsonlines import received_at
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
-from .render import Fragments, Info, Problem, Renderer, TableResult
+from .render import Fragments, Info, Output, Problem, Renderer, TableResult
 from .sources import LiveSources
 
 if TYPE_CHECKING:
@@ -41,6 +42,12 @@ SHELL_QUEUE_BYTES = 64 << 20
 META_TIMEOUT: Final = 10.0
 
 
+class TypedLines(Protocol):
+    """The lines typed at the prompt, newest first (a prompt_toolkit ``History``)."""
+
+    def load_history_strings(self) -> Iterable[str]: ...
+
+
 class Quit:
     """Leave the shell."""
 
@@ -53,7 +60,7 @@ class Quit:
         return "Quit()"
 
 
-Result = Info | Problem | TableResult | Quit
+Result = Info | Problem | TableResult | Output | Quit
 
 
 class Pending(NamedTuple):
@@ -63,6 +70,11 @@ class Pending(NamedTuple):
     kind: str  # "action" or "cli"
     name: str
     note: str = ""
+    #: It keeps the session busy until it ends (a synchronous Originate): Asterisk
+    #: runs a session's actions one at a time, so later ones wait behind it.
+    holds: bool = False
+    #: The headers sent (without ActionID).
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 class Shell:
@@ -84,9 +96,9 @@ class Shell:
         self._secret = secret
         self._redactor: tuple[str, re.Pattern[str]] | None = None
         self.width = width
-        self.view = EventView()
+        self.view = EventView(per_tick=max(1, target.events_per_tick))
         #: Every event received, raw, whatever the display shows (``event_history``).
-        self.history = EventHistory(getattr(target, "event_history", DEFAULT_EVENTS))
+        self.history = EventHistory(target.event_history)
         self.renderer = Renderer(target.format, width())
         self.offline: Catalog = load_offline()
         self.catalog: Catalog = self.offline
@@ -106,6 +118,8 @@ class Shell:
         #: First lines of events counted unparsed whose name was already learned.
         self._heads_seen: set[bytes] = set()
         self.history_path: str | None = None
+        #: What Up recalls (set by the interactive shell); ``.history`` lists it.
+        self.typed: TypedLines | None = None
         self._lock = threading.Lock()
         self._open_lock = threading.Lock()
         self._stop_reconnect = threading.Event()
@@ -439,27 +453,49 @@ class Shell:
             future = client.submit([("Action", name), *fields])
         except ValueError as e:
             return Problem(str(e))
-        return Pending(future, kind, name, note)
+        return Pending(future, kind, name, note, _holds(name, fields), tuple(fields))
 
-    def finish(self, pending: Pending, msg: Message, *, late: bool = False) -> Fragments:
-        """The fragments for a response, and the exit status noted."""
+    def finish(
+        self, pending: Pending, msg: Message, *, late: bool = False, notes: bool = True
+    ) -> Fragments:
+        """The fragments for a response, and the exit status noted; with ``notes``
+        (and the pretty format) what :meth:`notes` says follows it."""
         self.renderer.width = self.width()
         if msg.is_error and self.status == ExitStatus.OK:
             self.status = ExitStatus.ACTION_ERROR
-        elapsed = pending.future.elapsed
+        future = pending.future
+        if late and msg.raw is None:  # made up by the client (a lost connection): no answer
+            return [("warn", f"no answer to {pending.name} (ActionID {future.action_id}):"
+                             f" {msg.value('Message') or 'none'}\n")]
+        elapsed = future.elapsed
+        received = received_at(future.done_at)
         if pending.kind == "cli" and not late:
-            frags = self.renderer.cli(msg, elapsed)
+            frags = self.renderer.cli(msg, elapsed, received)
         else:
             frags = self.renderer.response(
-                msg, None if late else elapsed, late=late, name=pending.name
+                msg, None if late else elapsed, late=late, name=pending.name, received=received
             )
-        if msg.is_error and self.renderer.format == "pretty":
-            frags += _hint(pending, msg, self.catalog)
-        if pending.note and self.renderer.format == "pretty":
-            frags.append(("dim", pending.note + "\n"))
+        if notes and self.renderer.format == "pretty":
+            frags += self.notes(pending, msg)
         return frags
 
-    def render(self, result: Info | Problem | TableResult) -> Fragments:
+    def notes(self, pending: Pending, msg: Message) -> Fragments:
+        """What the shell adds to a response: a hint after an error, a warning."""
+        frags: Fragments = []
+        if msg.is_error:
+            frags += _hint(pending, msg, self.catalog)
+        if pending.note:
+            frags.append(("dim", pending.note + "\n"))
+        if pending.name.lower() == "events" and (msg.value("Events") or "").lower() == "off":
+            asked = next((v for k, v in pending.fields if k.lower() == "eventmask"), "off")
+            if asked.strip().lower() not in ("off", "0", "no", "false"):
+                self.mask = "off"
+                frags.append(("warn", f"warning: the server turned events off: it knows no"
+                                      f" event class in {asked!r}; .events mask on turns them"
+                                      " back on (.help .events lists the classes)\n"))
+        return frags
+
+    def render(self, result: Info | Problem | TableResult | Output) -> Fragments:
         self.renderer.width = self.width()
         return self.renderer.result(result)
 
@@ -482,6 +518,17 @@ class Shell:
             f"{word!r} is not an action: Tab after a few letters lists them;"
             f" for a CLI command type /{line}"
         )
+
+
+def _holds(name: str, fields: list[tuple[str, str]]) -> bool:
+    """Whether the action keeps its session busy until it ends."""
+    low = name.lower()
+    if low == "waitevent":
+        return True
+    if low != "originate":
+        return False
+    run_async = next((v for k, v in fields if k.lower() == "async"), "")
+    return run_async.strip().lower() not in ("true", "yes", "1", "on", "y", "t")
 
 
 def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:

@@ -7,17 +7,21 @@ from a small palette, so one function prints them coloured on a terminal
 
 from __future__ import annotations
 
-import json
+import time
 from collections.abc import Iterable, Sequence
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ..message import Message
 from ..protocol import format_pairs
+from ..textsafe import json_dumps
+from .codes import with_words
+from .jsonlines import message_json
 
 __all__ = [
     "FORMATS",
     "Fragments",
     "Info",
+    "Output",
     "Problem",
     "Renderer",
     "TableResult",
@@ -66,6 +70,14 @@ class Info(NamedTuple):
     lines: list[str]
     #: Style for every line ("" plain, "warn", "dim", ...).
     style: str = ""
+    #: What the JSON format shows instead (None: ``{"lines": [...]}``).
+    data: dict[str, Any] | None = None
+
+
+class Output(NamedTuple):
+    """Text a command rendered itself (events looked back at), in the current format."""
+
+    fragments: Fragments
 
 
 class Problem(NamedTuple):
@@ -123,10 +135,17 @@ class Renderer:
 
     # -- responses ------------------------------------------------------------
     def response(
-        self, msg: Message, elapsed: float | None = None, *, late: bool = False, name: str = ""
+        self,
+        msg: Message,
+        elapsed: float | None = None,
+        *,
+        late: bool = False,
+        name: str = "",
+        received: float | None = None,
     ) -> Fragments:
         if self.format == "json":  # one object per message, nothing else: JSON stays JSON
-            return [("", json.dumps(msg.to_json(), ensure_ascii=False) + "\n")]
+            when = time.time() if received is None else received
+            return [("", message_json(msg, when) + "\n")]
         frags: Fragments = []
         if late:
             to = f" to {name}" if name else ""
@@ -141,10 +160,12 @@ class Renderer:
             frags.append(("dim", f"({elapsed_text(elapsed)})\n"))
         return frags
 
-    def cli(self, msg: Message, elapsed: float | None = None) -> Fragments:
+    def cli(
+        self, msg: Message, elapsed: float | None = None, received: float | None = None
+    ) -> Fragments:
         """A CLI command's answer: its output plainly; an error as an error."""
         if self.format != "pretty":
-            return self.response(msg, elapsed)
+            return self.response(msg, elapsed, received=received)
         frags: Fragments = []
         lines = msg.output
         if msg.is_error:
@@ -200,15 +221,20 @@ class Renderer:
     def event_block(self, msg: Message) -> Fragments:
         from .lexer import lex_message
 
+        name = msg.name
         text = "".join(
-            f"{k}: {shown(k, v)}\n" for k, v in msg.headers if k.lower() != "actionid"
+            f"{k}: {with_words(name, k, shown(k, v))}\n"
+            for k, v in msg.headers if k.lower() != "actionid"
         )
         return list(lex_message(text))
 
     # -- tables ---------------------------------------------------------------
     def table(self, items: Sequence[Message]) -> Fragments:
         columns, hidden = choose_columns(items, self.width)
-        rows = [[_cell(shown(c, item.value(c) or "")) for c in columns] for item in items]
+        rows = [
+            [_cell(with_words(item.name, c, shown(c, item.value(c) or ""))) for c in columns]
+            for item in items
+        ]
         frags = self.table_rows(columns, rows)
         if hidden:
             frags.append(("dim", f"not shown: {', '.join(hidden)} (.format raw shows all)\n"))
@@ -226,9 +252,13 @@ class Renderer:
     def _clip(self, line: str) -> str:
         return line if len(line) <= self.width else line[: self.width - 1] + "…"
 
-    def result(self, result: Info | Problem | TableResult) -> Fragments:
+    def result(self, result: Info | Problem | TableResult | Output) -> Fragments:
+        if isinstance(result, Output):
+            return list(result.fragments)
         if isinstance(result, Problem):
             return [("error", "error: "), ("", result.text + "\n")]
+        if self.format == "json":  # what a command reports is a JSON object too
+            return [("", json_dumps(result_json(result)) + "\n")]
         if isinstance(result, TableResult):
             frags: Fragments = [("", line + "\n") for line in result.title]
             frags += self.table_rows(result.headers, result.rows)
@@ -236,6 +266,21 @@ class Renderer:
                 frags.append(("dim", result.caption + "\n"))
             return frags
         return [(result.style, line + "\n") for line in result.lines]
+
+
+def result_json(result: Info | TableResult) -> dict[str, Any]:
+    """A command's report as a JSON object: its data, or its lines; a table's rows
+    as objects keyed by the column headings."""
+    if isinstance(result, TableResult):
+        keys = [h or f"column{i + 1}" for i, h in enumerate(result.headers)]
+        return {
+            "title": list(result.title),
+            "rows": [dict(zip(keys, row, strict=False)) for row in result.rows],
+            "caption": result.caption,
+        }
+    if result.data is not None:
+        return result.data
+    return {"lines": list(result.lines)}
 
 
 SECRET_MASK: Final = "********"
