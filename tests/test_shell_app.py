@@ -569,3 +569,20 @@ def test_input_colours_load_with_the_first_character() -> None:
     assert ("class:pygments.keyword", ".help") in line
     attrs = colours.style.get_attrs_for_style_str("class:pygments.keyword")
     assert attrs.bold  # the input palette is in use now
+
+
+def test_history_lists_what_up_recalls_without_a_history_file(
+    harness: Callable[..., Harness],
+) -> None:
+    """With --no-history the prompt keeps the session's lines in memory (Up
+    recalls them): .history lists those same lines."""
+    h = harness(history=MaskedMemoryHistory())
+    h.type("Ping\r")
+    pong = h.wait_for("Ping: Pong")
+    h.type("Getvar Variable=X\r")
+    h.wait_for("Variable: X", after=pong)
+    mark = len(h.text)
+    h.type(".history\r")
+    listed = h.wait_for("Getvar Variable=X", after=mark)
+    assert "no history yet" not in h.text[mark:]
+    assert h.text.index("Ping", mark) < listed
