@@ -159,3 +159,10 @@ def test_codes_are_said_in_words() -> None:
                  ("ChannelState", str(n))]) for n in (4, 6)
     ]
     assert "6 (Up)" in to_plain(Renderer(width=100).table(channels))
+
+
+def test_the_demo_starts_calm(tmp_path: Path) -> None:
+    status, out, err = run(["--demo", "--json", "-x", ".events"], tmp_path)
+    assert status == ExitStatus.OK, err
+    assert json.loads(out)["display"] == "off"
+    assert ".events last 50" in err and ".events on" in err

@@ -167,10 +167,7 @@ def _events(shell: Shell, line: MetaLine) -> Result:
     elif word == "resume":
         view.state = "on"
     elif word == "per_tick":
-        if len(line.args) != 2 or not line.args[1].isdigit() or int(line.args[1]) < 1:
-            return Problem(".events per_tick N: N events a tick at most (a number, 1 or more)")
-        view.per_tick = int(line.args[1])
-        return Info([f"events: at most {view.per_tick} a tick"], style="dim")
+        return lookback.per_tick(shell, line.args[1:])
     elif word in ("line", "full"):
         view.mode = word
     elif word == "mask":
@@ -419,13 +416,10 @@ def _status(shell: Shell, line: MetaLine) -> Result:
             lines.append(f"events dropped by the client (memory bound): {client.dropped_events:,}")
     actions = "live" if shell.catalog_live else "offline catalogue"
     lines.append(f"{len(shell.catalog)} actions ({actions})")
-    data = {
-        "state": shell.state, "username": shell.username, "address": shell.target.address,
-        "tls": shell.target.tls, "server": dict(shell.info),
-        "latency_ms": None if client is None or client.last_latency is None
-        else round(client.last_latency * 1000, 1),
-        "actions": len(shell.catalog), "catalogue": actions, "events": shell.view.counters(),
-    }
+    latency = client.last_latency if client is not None else None
+    data = {"state": shell.state, "username": shell.username, "address": shell.target.address,
+            "tls": shell.target.tls, "server": dict(shell.info), "latency_s": latency,
+            "actions": len(shell.catalog), "catalogue": actions, "events": shell.view.counters()}
     return Info(lines + shell.view.describe(), data=data)
 
 

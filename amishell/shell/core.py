@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
+from .answers import events_turned_off, holds_session
 from .config import Target
 from .context import Context, ExitStatus, private_fd
 from .eventhistory import EventHistory
@@ -453,7 +454,7 @@ class Shell:
             future = client.submit([("Action", name), *fields])
         except ValueError as e:
             return Problem(str(e))
-        return Pending(future, kind, name, note, _holds(name, fields), tuple(fields))
+        return Pending(future, kind, name, note, holds_session(name, fields), tuple(fields))
 
     def finish(
         self, pending: Pending, msg: Message, *, late: bool = False, notes: bool = True
@@ -486,13 +487,10 @@ class Shell:
             frags += _hint(pending, msg, self.catalog)
         if pending.note:
             frags.append(("dim", pending.note + "\n"))
-        if pending.name.lower() == "events" and (msg.value("Events") or "").lower() == "off":
-            asked = next((v for k, v in pending.fields if k.lower() == "eventmask"), "off")
-            if asked.strip().lower() not in ("off", "0", "no", "false"):
-                self.mask = "off"
-                frags.append(("warn", f"warning: the server turned events off: it knows no"
-                                      f" event class in {asked!r}; .events mask on turns them"
-                                      " back on (.help .events lists the classes)\n"))
+        warning = events_turned_off(pending.name, pending.fields, msg)
+        if warning is not None:
+            self.mask = "off"
+            frags.append(("warn", warning + "\n"))
         return frags
 
     def render(self, result: Info | Problem | TableResult | Output) -> Fragments:
@@ -518,17 +516,6 @@ class Shell:
             f"{word!r} is not an action: Tab after a few letters lists them;"
             f" for a CLI command type /{line}"
         )
-
-
-def _holds(name: str, fields: list[tuple[str, str]]) -> bool:
-    """Whether the action keeps its session busy until it ends."""
-    low = name.lower()
-    if low == "waitevent":
-        return True
-    if low != "originate":
-        return False
-    run_async = next((v for k, v in fields if k.lower() == "async"), "")
-    return run_async.strip().lower() not in ("true", "yes", "1", "on", "y", "t")
 
 
 def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:

@@ -20,6 +20,8 @@ from .render import Fragments, shown
 __all__ = ["clock_text", "format_event_line"]
 
 NAME_WIDTH: Final = 18
+#: Below this width the time is shown to the second.
+NARROW: Final = 80
 _SKIP: Final = frozenset(
     {
         "event", "privilege", "channel", "channelstate", "channelstatedesc", "calleridnum",
@@ -54,7 +56,7 @@ def clock_text(ts: float) -> str:
 def format_event_line(ts: float, msg: Message, width: int = 120) -> Fragments:
     """The event as one line of at most ``width`` columns (and a newline)."""
     name = clean(_event_name(msg))
-    stamp = clock_text(ts)
+    stamp = clock_text(ts) if width >= NARROW else clock_text(ts)[:8]
     parts = [p for p in _parts(name, msg) if p.text]
     room = width - len(stamp) - 1
     # The names in a column, unless the screen is too narrow for what matters most.
@@ -108,8 +110,13 @@ def _shorten(part: _Part, length: int, least: int = _MIN_CUT) -> bool:
     """Cut ``part`` to ``length`` columns (``…`` included), not below ``least``;
     True when it now is that short."""
     keep = max(least, length)
-    if keep < len(part.text):
-        part.text = part.text[: keep - 1] + "…"
+    text = part.text
+    if keep < len(text):
+        if part.style == "channel":  # a channel's end tells it apart: cut in the middle
+            tail = min(len(text) // 2, (keep - 1) // 2)
+            part.text = text[: keep - 1 - tail] + "…" + text[len(text) - tail :]
+        else:
+            part.text = text[: keep - 1] + "…"
     return len(part.text) <= length
 
 

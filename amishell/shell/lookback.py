@@ -18,7 +18,7 @@ from .render import Fragments, Info, Output, Problem
 if TYPE_CHECKING:
     from .core import Result, Shell
 
-__all__ = ["MAX_HELD", "events_last", "pause", "resume"]
+__all__ = ["MAX_HELD", "events_last", "pause", "per_tick", "resume"]
 
 #: Most held-back events shown on resuming (the rest: ``.events last N``).
 MAX_HELD: Final = 5000
@@ -49,6 +49,14 @@ def events_last(shell: Shell, args: list[str]) -> Result:
     if len(kept) < count:
         frags.append(("dim", f"{len(kept):,} events{what} kept; " + _start(history) + "\n"))
     return Output(frags)
+
+
+def per_tick(shell: Shell, args: list[str]) -> Result:
+    """``.events per_tick N``: show at most N events a tick (the rest: ``.events last``)."""
+    if len(args) != 1 or not args[0].isdigit() or int(args[0]) < 1:
+        return Problem(".events per_tick N: N events a tick at most (a number, 1 or more)")
+    shell.view.per_tick = int(args[0])
+    return Info([f"events: at most {shell.view.per_tick} a tick"], style="dim")
 
 
 def pause(shell: Shell) -> None:
