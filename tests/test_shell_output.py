@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from amishell.__main__ import main
 from amishell.message import Message
 from amishell.shell.context import Context, ExitStatus
@@ -166,3 +169,22 @@ def test_the_demo_starts_calm(tmp_path: Path) -> None:
     assert status == ExitStatus.OK, err
     assert json.loads(out)["display"] == "off"
     assert ".events last 50" in err and ".events on" in err
+
+
+_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+
+@given(
+    name=st.sampled_from(["Hangup", "Newchannel", "DialBegin", "QueueMemberStatus", "X" * 25]),
+    channel=_TEXT, state=_TEXT, num=_TEXT, cname=_TEXT, cause=_TEXT, extra=_TEXT,
+    width=st.integers(min_value=20, max_value=200),
+)
+def test_an_event_line_never_exceeds_the_width(
+    name: str, channel: str, state: str, num: str, cname: str, cause: str, extra: str,
+    width: int,
+) -> None:
+    msg = event(name, Channel=channel, ChannelStateDesc=state, CallerIDNum=num,
+                CallerIDName=cname, Cause=cause, Extra=extra, DestChannel=extra)
+    text = to_plain(format_event_line(1_796_570_000.0, msg, width))
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert len(text) - 1 <= width

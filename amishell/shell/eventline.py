@@ -63,6 +63,10 @@ def format_event_line(ts: float, msg: Message, width: int = 120) -> Fragments:
     essential = sum(2 + len(p.text) for p in parts if p.rank >= 3)
     label = f"{name:<{NAME_WIDTH}}" if essential <= room - NAME_WIDTH else name
     room -= len(label)
+    if room < 4:  # no room for a field: the name alone, cut to fit
+        avail = width - len(stamp) - 1
+        label = name if len(name) <= avail else name[: max(1, avail - 1)] + "…"
+        parts, room = [], 0
     cut = _fit(parts, room)
     frags: Fragments = [("time", stamp + " "), ("event", label)]
     for part in parts:
