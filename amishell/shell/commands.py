@@ -142,19 +142,18 @@ def _help_action(shell: Shell, name: str) -> Result:
     "                 re-applied on reconnect",
 )
 def _events(shell: Shell, line: MetaLine) -> Result:
+    from . import lookback
+
     view = shell.view
     if not line.args or line.args[0] == "stats":
         lines = view.describe()
         client = shell.client
         if client is not None and client.dropped_events:
-            lines.append(
-                f"dropped before display (client queue bound): {client.dropped_events:,}"
-            )
+            lines.append(f"dropped before display (client queue bound): {client.dropped_events:,}")
         data = {**view.counters(), "server_mask": shell.mask,
                 "history": {"kept": len(shell.history), "dropped": shell.history.dropped}}
-        return Info(lines + [f"server event mask: {shell.mask or 'default (all)'}"], data=data)
-    from . import lookback
-
+        lines.append(f"server event mask: {shell.mask or 'default (all)'}")
+        return Info(lines + lookback.history_lines(shell), data=data)
     word = line.args[0].lower()
     if word in ("resume", "on") and view.state == "pause":
         return lookback.resume(shell)

@@ -379,12 +379,11 @@ class EventView:
     def describe(self) -> list[str]:
         flt = self.filter.spec if self.filter else "none"
         lines = [
-            f"display: {'paused' if self.state == 'pause' else self.state}, {self.mode} format;"
-            f" filter: {flt}",
+            f"display: {'paused' if self.state == 'pause' else self.state}, {self.mode} format,"
+            f" at most {self._limit()} events a tick; filter: {flt}",
             f"received {self.received:,}, shown {self.shown:,}, filtered out"
             f" {self.filtered:,}, hidden while off {self.off:,}, not shown (flood/pause)"
-            f" {self.not_shown + self._unshown + self._paused:,}, at most"
-            f" {self._limit()} shown per tick",
+            f" {self.not_shown + self._unshown + self._paused:,}",
         ]
         if self.log is not None:
             lines.append(f"logging to {self.log.path} ({self.log.written:,} written)")

@@ -18,7 +18,7 @@ from .render import Fragments, Info, Output, Problem
 if TYPE_CHECKING:
     from .core import Result, Shell
 
-__all__ = ["MAX_HELD", "events_last", "pause", "per_tick", "resume"]
+__all__ = ["MAX_HELD", "events_last", "history_lines", "pause", "per_tick", "resume"]
 
 #: Most held-back events shown on resuming (the rest: ``.events last N``).
 MAX_HELD: Final = 5000
@@ -49,6 +49,14 @@ def events_last(shell: Shell, args: list[str]) -> Result:
     if len(kept) < count:
         frags.append(("dim", f"{len(kept):,} events{what} kept; " + _start(history) + "\n"))
     return Output(frags)
+
+
+def history_lines(shell: Shell) -> list[str]:
+    """What ``.events`` says about the event history."""
+    history = shell.history
+    if not history.enabled:
+        return ["event history: off (event_history = 0)"]
+    return [f"event history: {len(history):,} kept; {_start(history)}; .events last N shows them"]
 
 
 def per_tick(shell: Shell, args: list[str]) -> Result:
