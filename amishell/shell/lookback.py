@@ -81,20 +81,23 @@ def resume(shell: Shell) -> Result:
     mark = view.held_from
     held = view.resume()
     history = shell.history
+    # The display is on again: what arrives from now on is shown live, not here.
+    end = history.total
     if not held:
         return Info(["events: on (nothing was held back)"], style="dim")
     if not history.enabled:
         return Info([f"events: on; {held:,} held back cannot be shown: the event history"
                      " is off (event_history = 0)"], style="warn")
-    kept = history.since(mark)
     flt = view.filter
-    if flt is not None:
-        kept = [k for k in kept if flt.matches(k.message)]
+    kept = [
+        k for k in history.since(mark) if k.seq <= end and (flt is None or flt.matches(k.message))
+    ]
     gone = history.missing_before(mark)
     frags: Fragments = []
     if len(kept) > MAX_HELD:
+        spec = f" {flt.spec}" if flt is not None else ""
         frags.append(("warn", f"{len(kept) - MAX_HELD:,} of the {len(kept):,} held back are not"
-                              f" shown here: .events last {len(kept)} shows them all\n"))
+                              f" shown here: .events last {len(kept)}{spec} shows them all\n"))
         kept = kept[-MAX_HELD:]
     if gone:
         frags.append(("warn", f"{gone:,} events held back fell out of the event history;"
