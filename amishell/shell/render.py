@@ -339,7 +339,9 @@ def choose_columns(items: Sequence[Message], width: int) -> tuple[list[str], lis
     chosen: list[str] = []
     used = 0
     for key in ranked:
-        w = max(len(key), *(len(_cell(item.value(key) or "")) for item in items))
+        w = max(len(key), *(
+            len(_cell(with_words(item.name, key, item.value(key) or ""))) for item in items
+        ))
         extra = w + (2 if chosen else 0)
         if used + extra > width:
             continue
