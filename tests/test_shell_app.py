@@ -586,3 +586,25 @@ def test_history_lists_what_up_recalls_without_a_history_file(
     listed = h.wait_for("Getvar Variable=X", after=mark)
     assert "no history yet" not in h.text[mark:]
     assert h.text.index("Ping", mark) < listed
+
+
+def test_resume_shows_the_events_a_pause_held_back(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    h = harness(sim)
+    h.type(".events pause\r")
+    h.wait_for("events: paused")
+    user_event(sim, "HeldBack", Note="one")
+    user_event(sim, "HeldBack", Note="two")
+    deadline = time.monotonic() + 5
+    while h.shell.view.paused < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    mark = len(h.text)
+    assert "HeldBack" not in h.text
+    h.type(".events resume\r")
+    held = h.wait_for("events held back:", after=mark)
+    one = h.wait_for("Note=one", after=held)
+    h.wait_for("Note=two", after=one)
+    mark = len(h.text)
+    h.type(".events last 1 UserEvent\r")
+    h.wait_for("Note=two", after=mark)
