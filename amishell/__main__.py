@@ -212,7 +212,6 @@ def _interactive(
         return ExitStatus.CONNECTION
     directory = None if args.no_history or not target.history else data_dir(ctx.env)
     history = open_history(directory)
-    shell.history_path = getattr(history, "filename", None)
     return run_interactive(shell, ctx, history, shell.banner())
 
 

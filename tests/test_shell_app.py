@@ -325,7 +325,6 @@ def test_secret_never_in_any_artefact(
 ) -> None:
     history_path = tmp_path / "history"
     h = harness(sim, history=MaskedFileHistory(str(history_path)))
-    h.shell.history_path = str(history_path)
     transcript, log = tmp_path / "debug.txt", tmp_path / "events.jsonl"
     h.type(f".debug {transcript}\r.log {log}\r")
     h.wait_for("logging every event")

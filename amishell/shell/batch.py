@@ -5,8 +5,8 @@ error. Responses go to stdout and nothing else does: errors go to stderr, one
 line each (``line 7: ...`` in a script), and so do hints and the notes of meta
 commands (``format: json``), so JSON output stays JSON. In the pretty format, a
 line before each answer says which line asked for it (and when it came). When
-the reader of stdout goes away (``| head``) nothing more is run. The exit status says the worst that
-happened (see :class:`~amishell.shell.context.ExitStatus`).
+the reader of stdout goes away (``| head``) nothing more is run. The exit status
+says the worst that happened (see :class:`~amishell.shell.context.ExitStatus`).
 """
 
 from __future__ import annotations

@@ -118,7 +118,6 @@ class Shell:
         self.event_names: dict[str, None] = {}
         #: First lines of events counted unparsed whose name was already learned.
         self._heads_seen: set[bytes] = set()
-        self.history_path: str | None = None
         #: What Up recalls (set by the interactive shell); ``.history`` lists it.
         self.typed: TypedLines | None = None
         self._lock = threading.Lock()
