@@ -164,9 +164,13 @@ def _start_demo(target: Target, ctx: Context) -> tuple[Any, str]:
     target.host, target.port, target.username = host, port, "demo"
     target.tls = target.md5 = False
     target.secret_command = target.secret_file = None
+    # A calm start: the calls' events are kept and counted, not scrolled past.
+    target.event_display = "off"
     ctx.stderr.write(
         f"demo: a simulated PBX on {host}:{port} with background calls;"
         " try CoreShowChannels, /core show channels, .help\n"
+        "demo: events are off for a calm start: .events last 50 shows the latest,"
+        " .events on shows them as they come\n"
     )
     return sim, secret
 
@@ -212,7 +216,6 @@ def _interactive(
         return ExitStatus.CONNECTION
     directory = None if args.no_history or not login.target.history else data_dir(ctx.env)
     history = open_history(directory)
-    shell.history_path = getattr(history, "filename", None)
     return run_interactive(shell, ctx, history, shell.banner())
 
 

@@ -326,7 +326,6 @@ def test_secret_never_in_any_artefact(
 ) -> None:
     history_path = tmp_path / "history"
     h = harness(sim, history=MaskedFileHistory(str(history_path)))
-    h.shell.history_path = str(history_path)
     transcript, log = tmp_path / "debug.txt", tmp_path / "events.jsonl"
     h.type(f".debug {transcript}\r.log {log}\r")
     h.wait_for("logging every event")
@@ -413,8 +412,8 @@ def test_keys_typed_while_waiting_are_kept_and_ctrl_c_stops_the_wait(
 ) -> None:
     """While a response is awaited the keyboard is read, not left to the terminal:
     Ctrl-C (a key, the terminal being raw) stops the wait; what else was typed runs
-    next, in order; the late response comes before the next answer, with a note
-    saying why that next answer waits."""
+    next, in order; the late response comes before the next answer. A Getvar does
+    not hold the session, so nothing says the Ping waits behind it."""
     slow = sim_factory()
     h = harness(slow, timeout=10.0)
     h.type(".events off\r")
@@ -426,11 +425,50 @@ def test_keys_typed_while_waiting_are_kept_and_ctrl_c_stops_the_wait(
     h.type("\x03")  # Ctrl-C
     stopped = h.wait_for("stopped waiting for Getvar", after=mark)
     h.type("Ping\rGetvar Variable=THIRD\r")  # typed ahead while Ping waits
-    note = h.wait_for("(Ping waits behind Getvar, ActionID", after=stopped)
-    late = h.wait_for("late response to Getvar (ActionID", after=note)
+    late = h.wait_for("late response to Getvar (ActionID", after=stopped)
     pong = h.wait_for("Ping: Pong", after=late)
     h.wait_for("Variable: THIRD", after=pong)
+    assert "waits behind" not in h.text
     slow_down(slow, 0.0)
+
+
+def test_an_action_waits_behind_a_synchronous_originate_only(
+    harness: Callable[..., Harness], sim_factory: Callable[..., Simulator]
+) -> None:
+    slow = sim_factory()
+    h = harness(slow, timeout=10.0)
+    h.type(".events off\r")
+    h.wait_for("events: off")
+    slow_down(slow, 0.4)
+    mark = len(h.text)
+    h.type("Originate Channel=Local/100@demo Application=Wait Data=1\r")
+    time.sleep(0.1)
+    h.type("\x03")
+    stopped = h.wait_for("stopped waiting for Originate", after=mark)
+    h.type("Ping\r")
+    note = h.wait_for("(Ping waits behind Originate, ActionID", after=stopped)
+    h.wait_for("Ping: Pong", after=note)
+    slow_down(slow, 0.0)
+
+
+def test_a_lost_connection_is_no_late_response(
+    harness: Callable[..., Harness], sim_factory: Callable[..., Simulator]
+) -> None:
+    """An action the user stopped waiting for, then the connection drops: the
+    client's made-up error is said to be no answer, never a late response."""
+    slow = sim_factory()
+    h = harness(slow, timeout=10.0, reconnect=False)
+    h.type(".events off\r")
+    h.wait_for("events: off")
+    slow_down(slow, 5.0)
+    mark = len(h.text)
+    h.type("Getvar Variable=FIRST\r")
+    time.sleep(0.1)
+    h.type("\x03")
+    stopped = h.wait_for("stopped waiting for Getvar", after=mark)
+    slow.stop()
+    h.wait_for("no answer to Getvar (ActionID", after=stopped)
+    assert "late response" not in h.text[stopped:]
 
 
 def test_a_wrapped_long_line_is_not_drawn_as_a_block_line(
@@ -596,3 +634,40 @@ def test_completion_drops_a_channel_once_its_hangup_is_seen(
     while name in sources.values("channel") and time.monotonic() < deadline:
         time.sleep(0.02)
     assert name not in sources.values("channel")
+def test_history_lists_what_up_recalls_without_a_history_file(
+    harness: Callable[..., Harness],
+) -> None:
+    """With --no-history the prompt keeps the session's lines in memory (Up
+    recalls them): .history lists those same lines."""
+    h = harness(history=MaskedMemoryHistory())
+    h.type("Ping\r")
+    pong = h.wait_for("Ping: Pong")
+    h.type("Getvar Variable=X\r")
+    h.wait_for("Variable: X", after=pong)
+    mark = len(h.text)
+    h.type(".history\r")
+    listed = h.wait_for("Getvar Variable=X", after=mark)
+    assert "no history yet" not in h.text[mark:]
+    assert h.text.index("Ping", mark) < listed
+
+
+def test_resume_shows_the_events_a_pause_held_back(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    h = harness(sim)
+    h.type(".events pause\r")
+    h.wait_for("events: paused")
+    user_event(sim, "HeldBack", Note="one")
+    user_event(sim, "HeldBack", Note="two")
+    deadline = time.monotonic() + 5
+    while h.shell.view.paused < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    mark = len(h.text)
+    assert "HeldBack" not in h.text
+    h.type(".events resume\r")
+    held = h.wait_for("events held back:", after=mark)
+    one = h.wait_for("Note=one", after=held)
+    h.wait_for("Note=two", after=one)
+    mark = len(h.text)
+    h.type(".events last 1 UserEvent\r")
+    h.wait_for("Note=two", after=mark)

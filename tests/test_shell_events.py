@@ -87,7 +87,7 @@ def test_events_beyond_the_tick_are_counted_unparsed() -> None:
     view.state = "pause"
     assert view.skip_unparsed() and view.paused == 1
     view.state = "off"
-    assert view.skip_unparsed() and view.filtered == 1
+    assert view.skip_unparsed() and view.off == 1 and view.filtered == 0  # off is no filter
     view.state = "on"
     for _ in range(3):
         view.push(event("Newexten"))
@@ -114,16 +114,19 @@ def test_dispatcher_thread_never_blocks_on_a_stalled_display() -> None:
     assert view.received == 20000
 
 
-def test_filter_and_off_count_as_filtered() -> None:
+def test_the_filter_counts_as_filtered_and_off_as_hidden() -> None:
     view = EventView()
     view.filter = EventFilter("Hangup")
     view.push(event("Hangup"))
     view.push(event("Newexten"))
     view.state = "off"
     view.push(event("Hangup"))
+    view.push(event("Newexten"))
     batch = view.take()
     assert [m.name for _, m in batch.events] == ["Hangup"]
-    assert view.filtered == 2
+    assert view.filtered == 1 and view.off == 2
+    text = "\n".join(view.describe())
+    assert "filtered out 1," in text and "hidden while off 2" in text
 
 
 def test_pause_then_resume_says_how_many_were_held_back() -> None:

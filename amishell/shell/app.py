@@ -57,6 +57,9 @@ __all__ = ["InteractiveShell", "run_interactive"]
 
 T = TypeVar("T")
 
+#: Seconds after which an unanswered instant action is worth a word.
+SLOW_ANSWER = 2.0
+
 STYLE = Style.from_dict(
     {
         "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
@@ -109,6 +112,7 @@ class InteractiveShell:
         color: bool | None = None,
     ) -> None:
         self.shell = shell
+        shell.typed = history
         self.ctx = ctx
         self.tick = tick
         self.color = ctx.color if color is None else color
@@ -396,15 +400,27 @@ class InteractiveShell:
 
     async def _note_queue(self, pending: Pending) -> None:
         """Say why an answer may be slow: Asterisk runs a session's actions one at a
-        time, so this one waits until an action the user stopped waiting for is done."""
+        time, so this one waits until an action that holds the session (a synchronous
+        Originate) is done; an instant action still unanswered means trouble."""
         waiting = [p for p in list(self._abandoned.values()) if not p.future.done()]
         if not waiting:
             return
+        first = next((p for p in waiting if p.holds), None)
+        if first is not None:
+            await self.write([(
+                "dim",
+                f"({pending.name} waits behind {first.name}, ActionID"
+                f" {first.future.action_id}: Asterisk runs a session's actions one at a time)\n",
+            )])
+            return
+        # An action that answers at once does not: past a moment, the server may be gone.
         first = waiting[0]
+        if first.future.elapsed < SLOW_ANSWER:
+            return
         await self.write([(
-            "dim",
-            f"({pending.name} waits behind {first.name}, ActionID {first.future.action_id}:"
-            " Asterisk runs a session's actions one at a time)\n",
+            "warn",
+            f"(no answer yet to {first.name}, ActionID {first.future.action_id}, sent"
+            f" {first.future.elapsed:.0f} s ago: the server may not be responding)\n",
         )])
 
     async def handle(self, text: str) -> bool:

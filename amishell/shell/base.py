@@ -7,10 +7,10 @@ commands never import the shell's core, and the core imports the commands.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
 
-from .render import ClearScreen, Info, Problem, TableResult
+from .render import ClearScreen, Info, Output, Problem, TableResult
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from ..message import Message
     from .config import Target
     from .context import Context
+    from .eventhistory import EventHistory
     from .events import EventView
     from .render import Renderer
     from .sources import LiveSources
 
-__all__ = ["Connecting", "Pending", "Quit", "Result", "ShellAPI"]
+__all__ = ["Connecting", "Pending", "Quit", "Result", "ShellAPI", "TypedLines"]
 
 
 class Quit:
@@ -53,7 +54,7 @@ class Connecting:
         return f"<Connecting to {self.address}>"
 
 
-Result = Info | Problem | TableResult | ClearScreen | Quit | Connecting
+Result = Info | Problem | TableResult | ClearScreen | Output | Quit | Connecting
 
 
 class Pending(NamedTuple):
@@ -63,6 +64,17 @@ class Pending(NamedTuple):
     kind: str  # "action" or "cli"
     name: str
     note: str = ""
+    #: It keeps the session busy until it ends (a synchronous Originate): Asterisk
+    #: runs a session's actions one at a time, so later ones wait behind it.
+    holds: bool = False
+    #: The headers sent (without ActionID).
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+class TypedLines(Protocol):
+    """The lines typed at the prompt, newest first (a prompt_toolkit ``History``)."""
+
+    def load_history_strings(self) -> Iterable[str]: ...
 
 
 class ShellAPI(Protocol):
@@ -80,7 +92,9 @@ class ShellAPI(Protocol):
     mask: str | None
     debug_file: IO[str] | None
     debug_path: str | None
-    history_path: str | None
+    typed: TypedLines | None
+    history: EventHistory
+    width: Callable[[], int]
 
     @property
     def client(self) -> AMIClient | None: ...

@@ -2,10 +2,11 @@
 
 Lines run as the shell would run them, one after another, continuing after an
 error. Responses go to stdout and nothing else does: errors go to stderr, one
-line each (``line 7: ...`` in a script), and so do the notes of meta commands
-(``format: json``), so JSON output stays JSON. When the reader of stdout goes
-away (``| head``) nothing more is run. The exit status says the worst that
-happened (see :class:`~amishell.shell.context.ExitStatus`).
+line each (``line 7: ...`` in a script), and so do hints and the notes of meta
+commands (``format: json``), so JSON output stays JSON. In the pretty format, a
+line before each answer says which line asked for it (and when it came). When
+the reader of stdout goes away (``| head``) nothing more is run. The exit status
+says the worst that happened (see :class:`~amishell.shell.context.ExitStatus`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..message import Message
-from ..textsafe import json_dumps
 from .context import Context, ExitStatus
 from .core import Connecting, Pending, Quit, Shell
-from .events import EventFilter, format_event_line
+from .eventline import clock_text, format_event_line
+from .events import EventFilter
 from .guard import Confirm, Refused, script_refusal
-from .lineparse import InputError, Item, parse, parse_chunk, split_script
+from .jsonlines import message_json, received_at
+from .lineparse import CliLine, InputError, Item, parse, parse_chunk, split_script
 from .render import Fragments, Info, Problem, to_plain, to_text
 
 __all__ = ["EventTail", "run_batch"]
@@ -90,10 +92,11 @@ class BatchRunner:
                     self.output_closed = True
             self.ctx.error(self.shell.redact(text))
 
-    def note_info(self, frags: Fragments) -> None:
-        """What a meta command says about itself (``format: json``) goes to stderr, so
-        that stdout holds only the answers (JSON stays JSON)."""
-        text = self.shell.redact(to_plain(frags))
+    def note_info(self, lines: list[str]) -> None:
+        """What a meta command says about itself (``format: json``) and the hints
+        after an answer go to stderr, so that stdout holds only the answers (JSON
+        stays JSON)."""
+        text = self.shell.redact("".join(line.rstrip("\n") + "\n" for line in lines))
         with self._out:
             try:
                 self.ctx.stderr.write(text)
@@ -111,9 +114,7 @@ class BatchRunner:
             return
         try:
             if self.shell.renderer.format == "json":
-                self.write_text(
-                    self.shell.redact(json_dumps(msg.to_json()) + "\n")
-                )
+                self.write_text(self.shell.redact(message_json(msg, time.time()) + "\n"))
             else:
                 self.write(format_event_line(time.time(), msg, 10_000))
         except OutputClosed:
@@ -128,13 +129,13 @@ class BatchRunner:
         self._enough.set()
 
     # -- lines ------------------------------------------------------------------------
-    def run_item(self, item: Item, where: str = "") -> bool:
+    def run_item(self, item: Item, where: str = "", label: str = "") -> bool:
         """Run one item; False when nothing more should run. ``where`` (``line 7: ``)
-        prefixes what goes wrong."""
+        prefixes what goes wrong; ``label`` (``line 7``) heads its answer."""
         if self.output_closed:
             return False
         try:
-            return self._run_item(item, where)
+            return self._run_item(item, where, label)
         except OutputClosed:
             return False
         except Exception as e:  # a bug must not lose the rest of the script
@@ -142,7 +143,7 @@ class BatchRunner:
             self._note(ExitStatus.INTERNAL)
             return True
 
-    def _run_item(self, item: Item, where: str) -> bool:
+    def _run_item(self, item: Item, where: str, label: str) -> bool:
         result = self.shell.start(item)
         connecting = isinstance(result, Connecting)
         if isinstance(result, Connecting):
@@ -162,27 +163,34 @@ class BatchRunner:
             return True
         if isinstance(result, Pending):
             msg = result.future.result()
-            self.write(self.shell.finish(result, msg))
+            if label and self.shell.renderer.format == "pretty":
+                self.write(_heading(label, item, result))
+            self.write(self.shell.finish(result, msg, notes=False))
+            notes = self.shell.notes(result, msg)
+            if notes:
+                self.note_info(to_plain(notes).splitlines())
             if msg.is_error:
                 self._note(ExitStatus.ACTION_ERROR if self.shell.connected
                            else ExitStatus.CONNECTION)
             return True
         if isinstance(result, Info) and result.style in ("dim", "ok"):
-            self.note_info(self.shell.render(result))
+            self.note_info(result.lines)
         else:
             self.write(self.shell.render(result))
         return True
 
-    def run_texts(self, texts: Iterable[str]) -> bool:
-        for text in texts:
+    def run_texts(self, texts: list[str]) -> bool:
+        """``-x`` lines; with more than one, each answer is headed ``-x N``."""
+        for n, text in enumerate(texts, 1):
             try:
                 items = parse(text)
             except InputError as e:
                 self.error(self.shell.explain(e, text))
                 self._note(ExitStatus.USAGE)
                 continue
+            label = f"-x {n}" if len(texts) > 1 else ""
             for item in items:
-                if not self.run_item(item):
+                if not self.run_item(item, label=label):
                     return False
         return True
 
@@ -194,7 +202,7 @@ class BatchRunner:
                 self.error(f"line {lineno}: {self.shell.explain(e, chunk)}")
                 self._note(ExitStatus.USAGE)
                 continue
-            if not self.run_item(item, f"line {lineno}: "):
+            if not self.run_item(item, f"line {lineno}: ", f"line {lineno}"):
                 return False
         return True
 
@@ -211,6 +219,17 @@ class BatchRunner:
                 self._enough.wait(timeout)
         except KeyboardInterrupt:
             pass
+
+
+def _heading(label: str, item: Item, pending: Pending) -> Fragments:
+    """``--- line 7: Originate (ActionID 12, 15:43:14.496)``: which line an answer
+    belongs to, and when it came."""
+    what = f"/{item.command}" if isinstance(item, CliLine) else pending.name
+    if len(what) > 60:
+        what = what[:59] + "…"
+    future = pending.future
+    when = clock_text(received_at(future.done_at))
+    return [("dim", f"--- {label}: {what} (ActionID {future.action_id}, {when})\n")]
 
 
 def run_batch(

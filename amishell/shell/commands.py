@@ -145,35 +145,49 @@ def _live_examples(shell: Shell) -> Callable[[str], list[str]]:
 
 @command(
     "events",
-    ".events [on|off|pause|resume]",
+    ".events [on|off|pause|resume|last N]",
     "show events above the prompt, or not; counters",
-    "  on, off        show events, or not (they are still counted and logged)",
-    "  pause, resume  hold the display; resuming says how many were not shown",
+    "  on, off        show events, or not (they are still counted, kept and logged)",
+    "  pause, resume  hold the display; resuming shows what was held back",
+    "  last N [FILTER]  the last N events kept (FILTER as in .filter), e.g. last 50 Hangup",
+    "  per_tick N     show at most N events a tick (ten ticks a second); the rest: last N",
     "  line, full     one line per event, or every header",
     "  mask CLASSES   the server's event mask (Events action): on, off, call,system...;",
     "                 re-applied on reconnect",
 )
 def _events(shell: Shell, line: MetaLine) -> Result:
+    from . import lookback
+
     view = shell.view
     if not line.args or line.args[0] == "stats":
         lines = view.describe()
         client = shell.client
         if client is not None and client.dropped_events:
-            lines.append(
-                f"dropped before display (client queue bound): {client.dropped_events:,}"
-            )
-        return Info(lines + [f"server event mask: {shell.mask or 'default (all)'}"])
+            lines.append(f"dropped before display (client queue bound): {client.dropped_events:,}")
+        data = {**view.counters(), "server_mask": shell.mask,
+                "history": {"kept": len(shell.history), "dropped": shell.history.dropped}}
+        lines.append(f"server event mask: {shell.mask or 'default (all)'}")
+        return Info(lines + lookback.history_lines(shell), data=data)
     word = line.args[0].lower()
-    if word in ("on", "off", "pause"):
+    if word in ("resume", "on") and view.state == "pause":
+        return lookback.resume(shell)
+    if word == "last":
+        return lookback.events_last(shell, line.args[1:])
+    if word == "pause":
+        lookback.pause(shell)
+    elif word in ("on", "off"):
         view.state = word
     elif word == "resume":
         view.state = "on"
+    elif word == "per_tick":
+        return lookback.per_tick(shell, line.args[1:])
     elif word in ("line", "full"):
         view.mode = word
     elif word == "mask":
         return _mask(shell, line.args[1:])
     else:
-        return Problem(f"unknown .events word {word!r}: on, off, pause, resume, line, full, mask")
+        return Problem(f"unknown .events word {word!r}: on, off, pause, resume, last, per_tick,"
+                       " line, full, mask")
     state = "paused" if view.state == "pause" else view.state
     return Info([f"events: {state}, {view.mode} format"], style="dim")
 
@@ -417,9 +431,10 @@ def _status(shell: Shell, line: MetaLine) -> Result:
     lines = [f"{shell.state}: {shell.username}@{shell.target.address}"
              + (" (TLS)" if shell.target.tls else "")]
     if shell.info:
+        system = shell.info.get("SystemName")
         lines.append(
             f"Asterisk {shell.info.get('AsteriskVersion', '?')}, AMI"
-            f" {shell.info.get('AMIversion', '?')}, system {shell.info.get('SystemName', '?')}"
+            f" {shell.info.get('AMIversion', '?')}" + (f", system {system}" if system else "")
         )
     if client is not None:
         latency = client.last_latency
@@ -432,7 +447,11 @@ def _status(shell: Shell, line: MetaLine) -> Result:
             lines.append(f"events dropped by the client (memory bound): {client.dropped_events:,}")
     actions = "live" if shell.catalog_live else "offline catalogue"
     lines.append(f"{len(shell.catalog)} actions ({actions})")
-    return Info(lines + shell.view.describe())
+    latency = client.last_latency if client is not None else None
+    data = {"state": shell.state, "username": shell.username, "address": shell.target.address,
+            "tls": shell.target.tls, "server": dict(shell.info), "latency_s": latency,
+            "actions": len(shell.catalog), "catalogue": actions, "events": shell.view.counters()}
+    return Info(lines + shell.view.describe(), data=data)
 
 
 @command("history", ".history [N]", "the last N lines typed (secrets masked)")
@@ -442,12 +461,11 @@ def _history(shell: Shell, line: MetaLine) -> Result:
         if not line.args[0].isdigit():
             return Problem(".history takes a number")
         count = int(line.args[0])
-    path = shell.history_path
-    if path is None or not os.path.exists(path):
+    # The lines Up recalls: the prompt's own history (in memory with --no-history).
+    typed = shell.typed
+    entries = list(typed.load_history_strings())[:count] if typed is not None else []
+    if not entries:
         return Info(["no history yet"], style="dim")
-    from .history import MaskedFileHistory
-
-    entries = list(MaskedFileHistory(path).load_history_strings())[:count]
     lines = []
     for n, entry in enumerate(reversed(entries), 1):
         first, *more = entry.split("\n")

@@ -21,6 +21,8 @@
     event_filter = "Hangup,Newchannel"
     read_only = true        # send only what changes nothing on the PBX
     confirm = true          # a production server: ask before what changes it
+    events_per_tick = 100   # most events shown per tick (ten a second); the rest: .events last N
+    event_history = 200000  # events kept for .events last N and a pause (0 = none)
 
 A file that holds a secret must be readable by its owner only, as ssh demands
 of private keys; otherwise it is refused with the ``chmod 600`` advice.
@@ -61,6 +63,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "events": None,
     "event_filter": "",
     "event_display": "on",
+    "events_per_tick": 100,
+    "event_history": 200_000,
     "history": True,
     "read_only": False,
     "confirm": False,
@@ -105,6 +109,8 @@ class Target:
         events: str | None = None,
         event_filter: str = "",
         event_display: str = "on",
+        events_per_tick: int = 100,
+        event_history: int = 200_000,
         history: bool = True,
         read_only: bool = False,
         confirm: bool = False,
@@ -132,6 +138,10 @@ class Target:
         self.events = events
         self.event_filter = event_filter
         self.event_display = event_display
+        #: Most events shown per display tick (a tenth of a second).
+        self.events_per_tick = events_per_tick
+        #: Events the session's history keeps (0: none).
+        self.event_history = event_history
         self.history = history
         self.read_only = read_only
         self.confirm = confirm
@@ -278,7 +288,8 @@ _TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "pager": str, "pager_command": str, "keepalive": (int, float), "reconnect": bool,
     "reconnect_max": (int, float), "timeout": (int, float), "events": str,
     "event_filter": str, "event_display": str, "history": bool, "read_only": bool,
-    "confirm": bool, "top_resync": (int, float),
+    "confirm": bool, "top_resync": (int, float), "events_per_tick": int,
+    "event_history": int,
 }
 
 

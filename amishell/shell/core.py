@@ -16,17 +16,19 @@ from typing import IO, TYPE_CHECKING
 
 from ..catalog import Catalog, load_offline
 from ..message import Message
-from .base import Connecting, Pending, Quit, Result
+from .answers import events_turned_off, holds_session
+from .base import Connecting, Pending, Quit, Result, TypedLines
 from .commands import run_meta, summaries
 from .config import Config, Target
 from .connection import META_TIMEOUT, Connection, Login, describe, is_refusal
 from .context import Context, ExitStatus
-from .eventhistory import DEFAULT_EVENTS, EventHistory
+from .eventhistory import EventHistory
 from .events import EventView
 from .guard import Confirm, Guard
+from .jsonlines import received_at
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
 from .logins import Connector
-from .render import ClearScreen, Fragments, Info, Problem, Renderer, TableResult
+from .render import ClearScreen, Fragments, Info, Output, Problem, Renderer, TableResult
 from .sources import LiveSources
 
 if TYPE_CHECKING:
@@ -52,9 +54,9 @@ class Shell:
         self.ctx = ctx
         self._redactor: tuple[str, re.Pattern[str]] | None = None
         self.width = width
-        self.view = EventView()
+        self.view = EventView(per_tick=max(1, target.events_per_tick))
         #: Every event received, raw, whatever the display shows (``event_history``).
-        self.history = EventHistory(getattr(target, "event_history", DEFAULT_EVENTS))
+        self.history = EventHistory(target.event_history)
         self.renderer = Renderer(target.format, width())
         #: Read-only refusals and questions before harm (``read_only``, ``confirm``).
         self.guard = Guard(read_only=target.read_only, confirm=target.confirm)
@@ -71,7 +73,8 @@ class Shell:
         self.variables: dict[str, None] = {}
         #: First lines of events counted unparsed whose name was already learned.
         self._heads_seen: set[bytes] = set()
-        self.history_path: str | None = None
+        #: What Up recalls (set by the interactive shell); ``.history`` lists it.
+        self.typed: TypedLines | None = None
         #: Replace the display: every event goes here instead (batch mode).
         self.event_sink: Callable[[Message], None] | None = None
         self.conn = Connection(
@@ -384,27 +387,46 @@ class Shell:
             future = client.submit([("Action", name), *fields])
         except ValueError as e:
             return Problem(str(e))
-        return Pending(future, kind, name, note)
+        return Pending(future, kind, name, note, holds_session(name, fields), tuple(fields))
 
-    def finish(self, pending: Pending, msg: Message, *, late: bool = False) -> Fragments:
-        """The fragments for a response, and the exit status noted."""
+    def finish(
+        self, pending: Pending, msg: Message, *, late: bool = False, notes: bool = True
+    ) -> Fragments:
+        """The fragments for a response, and the exit status noted; with ``notes``
+        (and the pretty format) what :meth:`notes` says follows it."""
         self.renderer.width = self.width()
         if msg.is_error and self.status == ExitStatus.OK:
             self.status = ExitStatus.ACTION_ERROR
-        elapsed = pending.future.elapsed
+        future = pending.future
+        if late and msg.raw is None:  # made up by the client (a lost connection): no answer
+            return [("warn", f"no answer to {pending.name} (ActionID {future.action_id}):"
+                             f" {msg.value('Message') or 'none'}\n")]
+        elapsed = future.elapsed
+        received = received_at(future.done_at)
         if pending.kind == "cli" and not late:
-            frags = self.renderer.cli(msg, elapsed)
+            frags = self.renderer.cli(msg, elapsed, received)
         else:
             frags = self.renderer.response(
-                msg, None if late else elapsed, late=late, name=pending.name
+                msg, None if late else elapsed, late=late, name=pending.name, received=received
             )
-        if msg.is_error and self.renderer.format == "pretty":
-            frags += _hint(pending, msg, self.catalog)
-        if pending.note and self.renderer.format == "pretty":
-            frags.append(("dim", pending.note + "\n"))
+        if notes and self.renderer.format == "pretty":
+            frags += self.notes(pending, msg)
         return frags
 
-    def render(self, result: Info | Problem | TableResult | ClearScreen) -> Fragments:
+    def notes(self, pending: Pending, msg: Message) -> Fragments:
+        """What the shell adds to a response: a hint after an error, a warning."""
+        frags: Fragments = []
+        if msg.is_error:
+            frags += _hint(pending, msg, self.catalog)
+        if pending.note:
+            frags.append(("dim", pending.note + "\n"))
+        warning = events_turned_off(pending.name, pending.fields, msg)
+        if warning is not None:
+            self.mask = "off"
+            frags.append(("warn", warning + "\n"))
+        return frags
+
+    def render(self, result: Info | Problem | TableResult | ClearScreen | Output) -> Fragments:
         self.renderer.width = self.width()
         return self.renderer.result(result)
 

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from typing import IO, Final
 
 from ..message import Message
-from ..textsafe import fit, json_dumps, shown_len
 from .context import private_fd
-from .render import Fragments, Renderer, shown
+from .eventline import format_event_line
+from .jsonlines import message_json
+from .render import Fragments, Renderer
 
 __all__ = ["EventFilter", "EventLog", "EventView", "Batch", "format_event_line"]
 
@@ -130,8 +131,8 @@ class EventLog:
         #: Why writing stopped (a full disk...), or None.
         self.failed: str | None = None
 
-    def write(self, msg: Message) -> None:
-        line = self._redact(json_dumps(msg.to_json()))
+    def write(self, msg: Message, received: float | None = None) -> None:
+        line = self._redact(message_json(msg, received if received is not None else time.time()))
         with self._lock:
             if self._file.closed or self.failed:
                 return
@@ -216,10 +217,14 @@ class EventView:
         self._notices: deque[Fragments] = deque(maxlen=200)
         self._unshown = 0
         self._paused = 0
+        #: The event history's ``total`` when the current pause began.
+        self.held_from = 0
         # Counters (written by the dispatcher thread only).
         self.received = 0
         self.shown = 0
         self.filtered = 0
+        #: Events received while the display was off (not "filtered": nothing chose them).
+        self.off = 0
         self.not_shown = 0
         self._rate_mark = (time.monotonic(), 0)
         self._rate = 0.0
@@ -228,18 +233,19 @@ class EventView:
     def push(self, msg: Message) -> None:
         """Take one event (called on the client's dispatcher thread)."""
         self.received += 1
+        now = self._clock()
         log = self.log
         if log is not None:
-            log.write(msg)
+            log.write(msg, now)
         state = self.state
         if state == "off":
-            self.filtered += 1
+            self.off += 1
             return
         flt = self.filter
         if flt is not None and not flt.matches(msg):
             self.filtered += 1
             return
-        self._offer(state, msg)
+        self._offer(state, msg, now)
 
     def skip_unparsed(self) -> bool:
         """Count one event that would be neither kept nor logged, before it is parsed.
@@ -252,14 +258,14 @@ class EventView:
         state = self.state
         if state == "off":
             self.received += 1
-            self.filtered += 1
+            self.off += 1
             return True
         if self.filter is not None or not self._offer(state, None):
             return False
         self.received += 1
         return True
 
-    def _offer(self, state: str, msg: Message | None) -> bool:
+    def _offer(self, state: str, msg: Message | None, now: float = 0.0) -> bool:
         """Count an event the next tick will not show, or queue ``msg``.
 
         False only when the event would be queued but there is no message yet.
@@ -272,7 +278,7 @@ class EventView:
             elif msg is None:
                 return False
             else:
-                self._pending.append((self._clock(), msg))
+                self._pending.append((now, msg))
         return True
 
     def _limit(self) -> int:
@@ -317,13 +323,21 @@ class EventView:
         """Events that arrived during the current pause."""
         return self._paused
 
+    def resume(self) -> int:
+        """Show events again; how many the pause held back (the caller shows them:
+        they are no longer counted as not shown)."""
+        with self._lock:
+            self.state = "on"
+            held, self._paused = self._paused, 0
+        return held
+
     def render(self, batch: Batch, renderer: Renderer) -> Fragments:
         frags: Fragments = []
         for notice in batch.notices:
             frags += notice
         for ts, msg in batch.events:
             if renderer.format == "json":
-                frags.append(("", json_dumps(msg.to_json()) + "\n"))
+                frags.append(("", message_json(msg, ts) + "\n"))
             elif renderer.format == "raw":
                 frags += renderer.response(msg)
             elif self.mode == "full":
@@ -333,7 +347,12 @@ class EventView:
             else:
                 frags += format_event_line(ts, msg, renderer.width)
         if batch.not_shown:
-            frags.append(("warn", f"... {batch.not_shown:,} events not shown\n"))
+            spec = f" {self.filter.spec}" if self.filter is not None else ""
+            frags.append((
+                "warn",
+                f"... {batch.not_shown:,} events not shown"
+                f" (.events last {batch.not_shown}{spec} shows them)\n",
+            ))
         return frags
 
     def rate(self) -> float:
@@ -345,13 +364,25 @@ class EventView:
             self._rate_mark = (now, self.received)
         return self._rate
 
+    def counters(self) -> dict[str, object]:
+        """The display's state and counts (what ``.events`` says, for JSON)."""
+        return {
+            "display": self.state, "format": self.mode,
+            "filter": self.filter.spec if self.filter else None,
+            "received": self.received, "shown": self.shown, "filtered": self.filtered,
+            "hidden_while_off": self.off,
+            "not_shown": self.not_shown + self._unshown + self._paused,
+            "per_tick": self.per_tick,
+            "log": self.log.path if self.log is not None else None,
+        }
+
     def describe(self) -> list[str]:
         flt = self.filter.spec if self.filter else "none"
         lines = [
-            f"display: {'paused' if self.state == 'pause' else self.state}, {self.mode} format;"
-            f" filter: {flt}",
+            f"display: {'paused' if self.state == 'pause' else self.state}, {self.mode} format,"
+            f" at most {self._limit()} events a tick; filter: {flt}",
             f"received {self.received:,}, shown {self.shown:,}, filtered out"
-            f" {self.filtered:,}, not shown (flood/pause)"
+            f" {self.filtered:,}, hidden while off {self.off:,}, not shown (flood/pause)"
             f" {self.not_shown + self._unshown + self._paused:,}",
         ]
         if self.log is not None:
@@ -359,71 +390,3 @@ class EventView:
             if self.log.failed:
                 lines.append(f"the event log stopped: {self.log.failed}")
         return lines
-
-
-# One line per event
-
-_SKIP: Final = frozenset(
-    {
-        "event", "privilege", "channel", "channelstate", "channelstatedesc", "calleridnum",
-        "calleridname", "connectedlinenum", "connectedlinename", "language", "accountcode",
-        "context", "exten", "priority", "uniqueid", "linkedid", "actionid", "systemname",
-    }
-)
-_SUBJECT_KEYS: Final = (
-    "Channel", "DestChannel", "LocalOneChannel", "Device", "Queue", "Peer", "Endpoint",
-    "BridgeUniqueid",
-)
-_STATE_KEYS: Final = ("ChannelStateDesc", "State", "Status", "PeerStatus")
-
-
-def format_event_line(ts: float, msg: Message, width: int = 120) -> Fragments:
-    """``09:45:32.316 Newchannel  Local/100@demo-0;1  Ring  "Alice" <1001>  ...``"""
-    name = _event_name(msg)
-    stamp = time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
-    frags: Fragments = [("time", stamp + " "), ("event", f"{name:<18}")]
-    used = {"event"}
-    parts: list[tuple[str, str]] = []
-    subject_key = next((k for k in _SUBJECT_KEYS if msg.value(k)), None)
-    if subject_key is not None:
-        used.add(subject_key.lower())
-        parts.append(("channel", msg.value(subject_key) or ""))
-    state_key = next((k for k in _STATE_KEYS if msg.value(k)), None)
-    if state_key is not None:
-        used.add(state_key.lower())
-        parts.append(("", msg.value(state_key) or ""))
-    num, cname = msg.value("CallerIDNum"), msg.value("CallerIDName")
-    if num and num != "<unknown>":
-        parts.append(("", f'"{cname}" <{num}>' if cname and cname != "<unknown>" else f"<{num}>"))
-    parts.append(("dim", _details(name, msg, used)))
-    width_used = len(stamp) + 1 + max(18, shown_len(name))
-    for style, text in parts:
-        if not text:
-            continue
-        room = width - width_used - 2
-        if room <= 1:
-            break
-        text = fit(text, room)
-        frags += [("", "  "), (style, text)]
-        width_used += 2 + shown_len(text)
-    frags.append(("", "\n"))
-    return frags
-
-
-def _details(name: str, msg: Message, used: set[str]) -> str:
-    low = name.lower()
-    if low == "newexten":
-        app, data = msg.value("Application") or "", msg.value("AppData") or ""
-        where = f"{msg.value('Exten')}@{msg.value('Context')}:{msg.value('Priority')}"
-        return f"{where} {app}({data})"
-    if low == "varset":
-        return f"{msg.value('Variable')}={msg.value('Value')}"
-    if low in ("hangup", "softhanguprequest", "hanguprequest"):
-        cause = msg.value("Cause-txt")
-        return f"cause {msg.value('Cause')}" + (f" ({cause})" if cause else "")
-    if low in ("dialbegin", "dialend") and msg.value("DestChannel"):
-        status = msg.value("DialStatus")
-        return f"-> {msg.value('DestChannel')}" + (f" {status}" if status else "")
-    skip = _SKIP | used
-    extra = [f"{k}={shown(k, v)}" for k, v in msg.headers if k.lower() not in skip and v]
-    return " ".join(extra[:6])

@@ -13,13 +13,16 @@ the text as received) may be written unchanged, and only to a file or a pipe.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ..message import Message
 from ..protocol import format_pairs
 from ..textsafe import clean, fit, json_dumps, shown_len
 from ..textsafe import fragments as safe_fragments
+from .codes import with_words
+from .jsonlines import message_json
 from .tables import tables
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "ClearScreen",
     "Fragments",
     "Info",
+    "Output",
     "Problem",
     "Renderer",
     "TableResult",
@@ -69,6 +73,14 @@ class Info(NamedTuple):
     lines: list[str]
     #: Style for every line ("" plain, "warn", "dim", ...).
     style: str = ""
+    #: What the JSON format shows instead (None: ``{"lines": [...]}``).
+    data: dict[str, Any] | None = None
+
+
+class Output(NamedTuple):
+    """Text a command rendered itself (events looked back at), in the current format."""
+
+    fragments: Fragments
 
 
 class Problem(NamedTuple):
@@ -151,10 +163,17 @@ class Renderer:
 
     # -- responses ------------------------------------------------------------
     def response(
-        self, msg: Message, elapsed: float | None = None, *, late: bool = False, name: str = ""
+        self,
+        msg: Message,
+        elapsed: float | None = None,
+        *,
+        late: bool = False,
+        name: str = "",
+        received: float | None = None,
     ) -> Fragments:
         if self.format == "json":  # one object per message, nothing else: JSON stays JSON
-            return [("", json_dumps(msg.to_json()) + "\n")]
+            when = time.time() if received is None else received
+            return [("", message_json(msg, when) + "\n")]
         frags: Fragments = []
         if late:
             to = f" to {name}" if name else ""
@@ -169,10 +188,12 @@ class Renderer:
             frags.append(("dim", f"({elapsed_text(elapsed)})\n"))
         return frags
 
-    def cli(self, msg: Message, elapsed: float | None = None) -> Fragments:
+    def cli(
+        self, msg: Message, elapsed: float | None = None, received: float | None = None
+    ) -> Fragments:
         """A CLI command's answer: its output plainly; an error as an error."""
         if self.format != "pretty":
-            return self.response(msg, elapsed)
+            return self.response(msg, elapsed, received=received)
         frags: Fragments = []
         lines = msg.output
         if msg.is_error:
@@ -228,8 +249,10 @@ class Renderer:
     def event_block(self, msg: Message) -> Fragments:
         from .lexer import lex_message
 
+        name = msg.name
         text = "".join(
-            f"{k}: {shown(k, v)}\n" for k, v in msg.headers if k.lower() != "actionid"
+            f"{k}: {with_words(name, k, shown(k, v))}\n"
+            for k, v in msg.headers if k.lower() != "actionid"
         )
         return list(lex_message(text))
 
@@ -262,11 +285,15 @@ class Renderer:
     def _clip(self, line: str) -> str:
         return fit(line, self.width)
 
-    def result(self, result: Info | Problem | TableResult | ClearScreen) -> Fragments:
+    def result(self, result: Info | Problem | TableResult | ClearScreen | Output) -> Fragments:
         if isinstance(result, ClearScreen):
             return []
+        if isinstance(result, Output):
+            return list(result.fragments)
         if isinstance(result, Problem):
             return [("error", "error: "), ("", result.text + "\n")]
+        if self.format == "json":  # what a command reports is a JSON object too
+            return [("", json_dumps(result_json(result)) + "\n")]
         if isinstance(result, TableResult):
             frags: Fragments = [("", line + "\n") for line in result.title]
             frags += self.table_rows(result.headers, result.rows)
@@ -274,6 +301,21 @@ class Renderer:
                 frags.append(("dim", result.caption + "\n"))
             return frags
         return [(result.style, line + "\n") for line in result.lines]
+
+
+def result_json(result: Info | TableResult) -> dict[str, Any]:
+    """A command's report as a JSON object: its data, or its lines; a table's rows
+    as objects keyed by the column headings."""
+    if isinstance(result, TableResult):
+        keys = [h or f"column{i + 1}" for i, h in enumerate(result.headers)]
+        return {
+            "title": list(result.title),
+            "rows": [dict(zip(keys, row, strict=False)) for row in result.rows],
+            "caption": result.caption,
+        }
+    if result.data is not None:
+        return result.data
+    return {"lines": list(result.lines)}
 
 
 SECRET_MASK: Final = "********"

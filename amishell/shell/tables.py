@@ -17,6 +17,7 @@ from typing import Final, NamedTuple
 
 from ..message import Message
 from ..textsafe import fit, shown_len
+from .codes import with_words
 
 __all__ = ["LAYOUTS", "Layout", "Table", "kind_name", "layout_for", "natural_key", "tables"]
 
@@ -171,7 +172,7 @@ def _table(kind: str, items: list[Message], width: int, layout: Layout | None) -
         wanted = [by_lower[c.lower()] for c in layout.columns if c.lower() in by_lower]
         sort, labels = layout.sort, layout.labels
     rows = sorted(items, key=lambda item: [natural_key(item.value(c) or "") for c in sort])
-    cells = [[_cell(item.value(c) or "") for c in wanted] for item in rows]
+    cells = [[_cell(with_words(kind, c, item.value(c) or "")) for c in wanted] for item in rows]
     heads = [labels.get(c, c) for c in wanted]
     fit = _fit(heads, cells, width)
     hidden = [c for c in present if c not in wanted[:fit]]

@@ -47,6 +47,8 @@ def toolbar_fragments(shell: Shell, width: int | None = None) -> StyleAndTextTup
     word = _STATE_WORD.get(view.state, view.state)
     events = f"│ events {word}: {_count(view.shown)} shown"
     filtered = f", {_count(view.filtered)} filtered" if view.filtered else ""
+    if view.off:
+        filtered += f", {_count(view.off)} hidden while off"
     hidden = f", {_count(view.not_shown)} not shown" if view.not_shown else ""
     if view.paused:
         hidden += f", {_count(view.paused)} held back"
