@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
-from . import dialplan
+from . import cli_manager, dialplan
 from .channels import STATE_DESC
 from .cli_words import COMMANDS
 
@@ -57,6 +57,10 @@ def _dynamic(words: list[str], s: Session) -> list[str] | None:
     key = " ".join(w.lower() for w in words)
     if key == "manager show command":
         return s.server.catalog.names()
+    if key == "manager show event":
+        return cli_manager.event_names()
+    if key == "manager show user":
+        return cli_manager.user_names(s)
     if key in ("core show channel", "channel request hangup", "channel redirect"):
         return [*pbx.channels, *(["all"] if key == "channel request hangup" else [])]
     if key == "dialplan show":
@@ -411,6 +415,11 @@ _RUN: Final[list[tuple[tuple[str, ...], Callable[[Session, list[str]], Result]]]
     (("manager", "show", "command"), c_manager_command),
     (("manager", "show", "commands"), c_manager_commands),
     (("manager", "show", "connected"), c_manager_connected),
+    (("manager", "show", "events"), cli_manager.c_events),
+    (("manager", "show", "event"), cli_manager.c_event),
+    (("manager", "show", "users"), cli_manager.c_users),
+    (("manager", "show", "user"), cli_manager.c_user),
+    (("manager", "show", "settings"), cli_manager.c_settings),
     (("database",), c_database),
     (("queue", "show"), c_queue_show),
     (("channel", "request", "hangup"), c_request_hangup),

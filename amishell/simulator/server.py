@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Final
 
@@ -55,7 +55,8 @@ class Simulator:
     ``users`` maps user names to :class:`User` (default: ``admin``/``admin``
     with every privilege). ``time_scale`` multiplies every dialplan delay
     (0.1 makes calls ten times faster). ``call_rate`` starts that many
-    background calls per second. See the package documentation for the rest.
+    background calls per second. ``disabled_events`` names events never sent
+    (manager.conf ``disabledevents``). See the package documentation for the rest.
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class Simulator:
         write_timeout: float | None = None,
         seed: int | None = None,
         catalog: Catalog | None = None,
+        disabled_events: Iterable[str] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -95,6 +97,7 @@ class Simulator:
         self.write_timeout = write_timeout
         self.catalog = catalog if catalog is not None else load_offline()
         self.pbx = PBX(time_scale=time_scale)
+        self.pbx.disabled_events = {name.lower() for name in disabled_events}
         self.pbx.queues["support"] = Queue(
             "support", members=[Member("Local/100@demo", "Local/100@demo")]
         )
