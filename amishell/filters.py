@@ -154,7 +154,7 @@ def check_filter(value: str, criteria: str = "") -> ServerFilter:
         raise FilterError(f"method({method}) needs a value to match: give it after the criteria")
     if method == "none" and not found.get("name") and not found.get("header"):
         raise FilterError("MatchCriteria without a value needs name(EVENT) or header(NAME)")
-    regex = _compile(value, "the value") if method == "regex" else None
+    pattern = _compile(value, "the value") if method == "regex" else None
     return ServerFilter(
         value,
         criteria,
@@ -162,7 +162,7 @@ def check_filter(value: str, criteria: str = "") -> ServerFilter:
         name=found.get("name", ""),
         header=found.get("header", "").rstrip(":"),
         method=method,
-        regex=regex,
+        regex=pattern,
     )
 
 

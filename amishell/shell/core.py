@@ -26,6 +26,7 @@ from .eventhistory import DEFAULT_EVENTS, EventHistory
 from .events import EventView
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
 from .render import Fragments, Info, Problem, Renderer, TableResult
+from .serverdocs import ServerDocs
 from .sources import LiveSources
 
 if TYPE_CHECKING:
@@ -95,8 +96,9 @@ class Shell:
         self.info: dict[str, str] = {}
         #: The server-side event mask (Login ``Events:``), re-applied on reconnect.
         self.mask: str | None = target.events
-        #: Filter actions added this session, re-added on reconnect (AMI cannot list them).
-        self.server_filters: list[str] = []
+        #: Filter actions added this session (the headers of each, without Action and
+        #: Operation), re-added on every login: AMI can neither list nor remove them.
+        self.server_filters: list[list[tuple[str, str]]] = []
         self.state = "disconnected"
         self.status = ExitStatus.OK
         self.pager = target.pager
@@ -118,11 +120,13 @@ class Shell:
         self.event_sink: Callable[[Message], None] | None = None
         #: Called instead of reconnecting when the connection drops (batch mode).
         self.drop_sink: Callable[[str], None] | None = None
+        #: What the server documents about events, users and settings (cached).
+        self.docs = ServerDocs(lambda: self.client, self.server_key, lambda: list(self.event_names))
         self.sources = LiveSources(
             lambda: self.client,
             lambda: self.catalog,
             meta=_meta_summaries,
-            event_names=lambda: sorted(self.event_names),
+            event_names=lambda: self.docs.names(wait=LiveSources.WAIT),
             profiles=profiles,
             server_key=self.server_key,
         )
@@ -244,8 +248,8 @@ class Shell:
         asked = client.submit({"Action": "CoreSettings"})
         listing = client.submit({"Action": "ListCommands"})
         filters = [
-            client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex})
-            for regex in self.server_filters
+            client.submit([("Action", "Filter"), ("Operation", "Add"), *headers])
+            for headers in self.server_filters
         ]
         settings = asked.result(META_TIMEOUT)
         if not settings.is_error:
@@ -419,9 +423,9 @@ class Shell:
                 self.mask = mask
         elif low == "filter":
             op = next((v for k, v in fields if k.lower() == "operation"), "add")
-            regex = next((v for k, v in fields if k.lower() == "filter"), None)
-            if regex and op.lower() == "add" and regex not in self.server_filters:
-                self.server_filters.append(regex)
+            kept = [(k, v) for k, v in fields if k.lower() in ("filter", "matchcriteria")]
+            if kept and op.lower() == "add" and kept not in self.server_filters:
+                self.server_filters.append(kept)
         return self._send("action", name, fields, note)
 
     def _send(
@@ -447,6 +451,7 @@ class Shell:
         if msg.is_error and self.status == ExitStatus.OK:
             self.status = ExitStatus.ACTION_ERROR
         elapsed = pending.future.elapsed
+        self.docs.saw_items(pending.name, msg)
         if pending.kind == "cli" and not late:
             frags = self.renderer.cli(msg, elapsed)
         else:
