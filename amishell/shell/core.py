@@ -127,6 +127,7 @@ class Shell:
             lambda: self.catalog,
             meta=_meta_summaries,
             event_names=lambda: self.docs.names(wait=LiveSources.WAIT),
+            event_headers=self.docs.headers,
             profiles=profiles,
             server_key=self.server_key,
         )

@@ -128,9 +128,9 @@ class ServerDocs:
             found.setdefault(name.lower(), name)
         return sorted(found.values(), key=str.lower)
 
-    def doc(self, name: str) -> tuple[EventDoc | None, str]:
+    def doc(self, name: str, wait: float | None = None) -> tuple[EventDoc | None, str]:
         """The server's documentation of ``name``; else None and why not."""
-        answer = self.ask(f"manager show event {name}")
+        answer = self.ask(f"manager show event {name}", wait=wait)
         if answer.lines is None:
             return None, answer.reason
         doc = parse_event_doc(answer.lines)
@@ -151,7 +151,7 @@ class ServerDocs:
 
     def headers(self, name: str) -> list[str]:
         """Header names of ``name`` for completion (asks the server once)."""
-        self.doc(name)
+        self.doc(name, wait=1.0)
         info = self.info(name)
         return list(info.headers) if info is not None else []
 
