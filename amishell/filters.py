@@ -25,6 +25,7 @@ __all__ = [
     "FilterError",
     "ServerFilter",
     "check_filter",
+    "check_filter_action",
     "lets_through",
     "regex_doubts",
 ]
@@ -164,6 +165,21 @@ def check_filter(value: str, criteria: str = "") -> ServerFilter:
         method=method,
         regex=pattern,
     )
+
+
+def check_filter_action(fields: Iterable[tuple[str, str]]) -> ServerFilter:
+    """Check a whole Filter action's headers: ``Operation`` (only ``Add`` exists:
+    AMI can neither list nor remove a filter), then the filter."""
+    got = {k.lower(): v for k, v in fields}
+    op = got.get("operation", "")
+    if not op.strip():
+        raise FilterError("give Operation: Add (the server refuses a Filter without it)")
+    if op.strip().lower() != "add":
+        raise FilterError(
+            f"Operation: {op}: the Filter action only adds (AMI can neither list nor remove"
+            " a session's filters; .serverfilter list / remove N do it by logging in again)"
+        )
+    return check_filter(got.get("filter", ""), got.get("matchcriteria", ""))
 
 
 def _split(criteria: str) -> list[str]:

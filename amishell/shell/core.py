@@ -423,6 +423,12 @@ class Shell:
             if mask is not None:
                 self.mask = mask
         elif low == "filter":
+            from ..filters import FilterError, check_filter_action
+
+            try:
+                check_filter_action(fields)
+            except FilterError as e:
+                return Problem(f"Filter was not sent: {e}")
             op = next((v for k, v in fields if k.lower() == "operation"), "add")
             kept = [(k, v) for k, v in fields if k.lower() in ("filter", "matchcriteria")]
             if kept and op.lower() == "add" and kept not in self.server_filters:
