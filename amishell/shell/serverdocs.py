@@ -157,11 +157,11 @@ class ServerDocs:
 
     def saw_items(self, action: str, msg: Message) -> None:
         """Remember which events a list action's answer carried."""
-        events = msg.events
-        if not events:
+        items = [*msg.events, *([msg.complete] if msg.complete is not None else [])]
+        if not items:
             return
         seen = self.items_seen.setdefault(action.lower(), {})
-        for item in [*events, *([msg.complete] if msg.complete is not None else [])]:
+        for item in items:
             name = item.value("Event")
             if name and len(seen) < 50:
                 seen.setdefault(name, None)

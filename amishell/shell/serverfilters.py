@@ -28,19 +28,23 @@ PREVIEW: Final = 15
 TIMEOUT: Final = 10.0
 
 
-def parse_spec(args: list[str]) -> ServerFilter:
-    """``REGEX``, ``-- REGEX`` or ``match CRITERIA [VALUE]`` as a checked filter."""
-    if args[:1] == ["--"]:
-        args = args[1:]
-    elif args[:1] == ["match"]:
-        if len(args) < 2:
+def parse_spec(text: str) -> ServerFilter:
+    """``REGEX``, ``-- REGEX`` or ``match CRITERIA [VALUE]`` as a checked filter
+    (a regex or a value is taken as typed, spaces included)."""
+    text = text.strip()
+    word, _, after = text.partition(" ")
+    if word == "--":
+        text = after.strip()
+    elif word == "match":
+        criteria, _, value = after.strip().partition(" ")
+        if not criteria:
             raise FilterError(
                 "match needs criteria: .serverfilter match action(include),name(Hangup) [VALUE]"
             )
-        return check_filter(" ".join(args[2:]), args[1])
-    if not args:
+        return check_filter(value.strip(), criteria)
+    if not text:
         raise FilterError("give a regex (!REGEX excludes), or match CRITERIA [VALUE]")
-    return check_filter(" ".join(args))
+    return check_filter(text)
 
 
 def from_headers(headers: list[tuple[str, str]]) -> ServerFilter | None:
@@ -83,11 +87,11 @@ def _server_filter(shell: Shell, line: MetaLine) -> Result:
     if word == "list":
         return _list(shell)
     if word == "test":
-        return _test(shell, args[1:])
+        return _test(shell, line.rest.strip()[4:])
     if word in ("remove", "clear"):
         return _remove(shell, word, args[1:])
     try:
-        flt = parse_spec(args)
+        flt = parse_spec(line.rest)
     except FilterError as e:
         return Problem(str(e))
     client = shell.client
@@ -142,9 +146,9 @@ def _remove(shell: Shell, word: str, args: list[str]) -> Result:
     ], style="dim")
 
 
-def _test(shell: Shell, args: list[str]) -> Result:
+def _test(shell: Shell, spec: str) -> Result:
     try:
-        flt = parse_spec(args)
+        flt = parse_spec(spec)
     except FilterError as e:
         return Problem(str(e))
     kept = list(shell.history)

@@ -68,6 +68,8 @@ def _why(shell: Shell, line: MetaLine) -> Result:
         return Problem("give one event name: .why Hangup (Tab completes names)")
     name = line.args[0]
     last, count = _last_seen(shell, name)
+    if last is not None:
+        name = last.message.value("Event") or name
     checks = explain(shell, name, last)
     width = max(len(c.what) for c in checks)
     lines = [f"why {clean(name)} may not arrive:"]
