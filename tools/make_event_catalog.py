@@ -49,24 +49,25 @@ def read_messages(path: Path) -> list[Message]:
 
 
 def build() -> EventCatalog:
+    """The catalogue; names spelled as the server lists them (``NewExten``), else
+    as the wire says."""
+    messages = [m for p in sorted(FIXTURES.glob("*.jsonl")) for m in read_messages(p)]
     catalog = EventCatalog()
-    listed: list[str] = []
-    for path in sorted(FIXTURES.glob("*.jsonl")):
-        for msg in read_messages(path):
-            name = msg.value("Event")
-            if name:
-                headers = tuple(k for k, _ in msg.headers if k.lower() not in _SKIP)
-                classes = privilege_classes(msg.value("Privilege") or "")
-                catalog.add(EventInfo(name, headers, classes))
-                continue
-            output = msg.output
-            if output and output[0].startswith("Events:"):
-                listed += parse_event_list(output[2:])
-            doc = parse_event_doc(output) if output else None
-            if doc is not None and doc.name:
-                catalog.add(EventInfo(doc.name, doc.headers))
-    for name in listed:
-        catalog.add(EventInfo(name))
+    for msg in messages:
+        output = msg.output
+        if output and output[0].startswith("Events:"):
+            for name in parse_event_list(output[2:]):
+                catalog.add(EventInfo(name))
+    for msg in messages:
+        name = msg.value("Event")
+        if name:
+            headers = tuple(k for k, _ in msg.headers if k.lower() not in _SKIP)
+            classes = privilege_classes(msg.value("Privilege") or "")
+            catalog.add(EventInfo(name, headers, classes))
+            continue
+        doc = parse_event_doc(msg.output) if msg.output else None
+        if doc is not None and doc.name:
+            catalog.add(EventInfo(doc.name, doc.headers))
     return catalog
 
 

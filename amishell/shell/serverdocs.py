@@ -124,12 +124,24 @@ class ServerDocs:
         those seen in this session, one spelling each (case is ignored)."""
         found: dict[str, str] = {}
         live = self.live_names(wait)
-        for name in [*self._seen(), *(live if live is not None else self.offline.names())]:
+        for name in [*(live if live is not None else self.offline.names()), *self._seen()]:
             found.setdefault(name.lower(), name)
         return sorted(found.values(), key=str.lower)
 
+    def canonical(self, name: str) -> str:
+        """``name`` spelled as the server lists it (else as the catalogue does)."""
+        low = name.lower()
+        got = self.cached("manager show events")
+        listed = parse_event_list(got.lines) if got is not None and got.lines else []
+        for known in listed:
+            if known.lower() == low:
+                return known
+        info = self.offline.get(name)
+        return info.name if info is not None else name
+
     def doc(self, name: str, wait: float | None = None) -> tuple[EventDoc | None, str]:
         """The server's documentation of ``name``; else None and why not."""
+        name = self.canonical(name)
         answer = self.ask(f"manager show event {name}", wait=wait)
         if answer.lines is None:
             return None, answer.reason
@@ -141,6 +153,7 @@ class ServerDocs:
     def info(self, name: str) -> EventInfo | None:
         """Header names and classes known for ``name``: the server's documentation
         when already asked, else the packaged catalogue."""
+        name = self.canonical(name)
         offline = self.offline.get(name)
         got = self.cached(f"manager show event {name}")
         doc = parse_event_doc(got.lines) if got is not None and got.lines else None
