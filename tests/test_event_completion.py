@@ -26,7 +26,8 @@ def _completer(client: AMIClient, docs: ServerDocs) -> AMICompleter:
 
 def complete(completer: AMICompleter, text: str) -> list[str]:
     doc = Document(text, len(text))
-    return [c.text for c in completer.get_completions(doc, CompleteEvent(completion_requested=True))]
+    event = CompleteEvent(completion_requested=True)
+    return [c.text for c in completer.get_completions(doc, event)]
 
 
 def test_replayed_server_docs(replay: Callable[..., ReplayServer]) -> None:
