@@ -234,3 +234,18 @@ def test_help_list_action_names_its_item_events(
     shell.finish(run_action, msg)
     out = text_of(run(shell, ".help CoreShowChannels"))
     assert "returns events: CoreShowChannelsComplete (seen in this session)" in out
+
+
+def test_toolbar_synopsis_from_what_is_cached(
+    sim: Simulator, shell_for: Callable[..., Shell]
+) -> None:
+    from amishell.shell.eventhelp import about, synopsis, word_at
+
+    shell = shell_for(sim)
+    assert word_at(".why Hang", 7) == "Hang" and word_at("Originate Channel=x", 3) == "Originate"
+    assert synopsis(shell, "Originate").startswith("Originate: ")
+    assert about(shell, ".why Hangup", 6) == ""  # not asked yet: the toolbar never waits
+    run(shell, ".help event Hangup")
+    assert about(shell, ".why hangup", 6).startswith("Hangup: The Hangup event")
+    assert about(shell, "Hangup Channel=x", 2).startswith("Hangup: ")  # the action
+    assert not about(shell, "Hangup Channel=x", 2).startswith("Hangup: The Hangup event")

@@ -4,6 +4,7 @@ Also the item events a list action returns, for ``.help ACTION``."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..textsafe import clean
@@ -12,7 +13,9 @@ from .render import Info, Problem
 if TYPE_CHECKING:
     from .core import Result, Shell
 
-__all__ = ["help_event", "item_events_line", "synopsis"]
+__all__ = ["about", "help_event", "item_events_line", "synopsis", "word_at"]
+
+_WORD = re.compile(r"[A-Za-z][\w-]*")
 
 
 def help_event(shell: Shell, args: list[str]) -> Result:
@@ -52,13 +55,23 @@ def item_events_line(shell: Shell, action: str) -> list[str]:
     return [f"returns events: {clean(', '.join(names))} ({source})"]
 
 
-def synopsis(shell: Shell, name: str) -> str:
-    """A one-line synopsis of an action or event from what is already cached (no
-    question to the server): for the toolbar."""
-    spec = shell.catalog.get(name)
+def about(shell: Shell, line: str, cursor: int) -> str:
+    """The toolbar's line about the name under the cursor: an event's synopsis
+    after a command that takes events, else an action's."""
+    head = line.lstrip().lower()
+    events = head.startswith((".why", ".help event", ".filter", ".serverfilter"))
+    return synopsis(shell, word_at(line, cursor), event=events)
+
+
+def synopsis(shell: Shell, name: str, *, event: bool = False) -> str:
+    """A one-line synopsis of an action (or with ``event``, an event) from what is
+    already cached (no question to the server): for the toolbar."""
+    if not name:
+        return ""
+    spec = None if event else shell.catalog.get(name)
     if spec is not None and spec.synopsis:
-        return f"{spec.name}: {spec.synopsis}"
-    got = shell.docs.cached(f"manager show event {name}")
+        return clean(f"{spec.name}: {spec.synopsis}")
+    got = shell.docs.cached(f"manager show event {shell.docs.canonical(name)}")
     if got is not None and got.lines:
         from ..eventdocs import parse_event_doc
 
@@ -66,3 +79,12 @@ def synopsis(shell: Shell, name: str) -> str:
         if doc is not None and doc.synopsis:
             return clean(f"{doc.name}: {doc.synopsis}")
     return ""
+
+
+def word_at(line: str, cursor: int) -> str:
+    """The name under the cursor in ``line`` (else the line's first word)."""
+    for m in _WORD.finditer(line):
+        if m.start() <= cursor <= m.end():
+            return m.group(0)
+    first = _WORD.match(line.lstrip())
+    return first.group(0) if first else ""

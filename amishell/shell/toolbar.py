@@ -100,6 +100,14 @@ def make_toolbar(shell: Shell) -> Callable[[], StyleAndTextTuples]:
             width: int | None = get_app().output.get_size().columns
         except Exception:  # no terminal size to fit: show everything
             width = None
-        return toolbar_fragments(shell, width)
+        frags = toolbar_fragments(shell, width)
+        doc = get_app().current_buffer.document
+        line = doc.current_line
+        from .eventhelp import about
+
+        text = about(shell, line, doc.cursor_position_col) if line.strip() else ""
+        if text:
+            frags.append(("class:toolbar", "\n " + text[: (width or 200) - 2]))
+        return frags
 
     return toolbar
