@@ -90,6 +90,7 @@ def test_completion_online(sim: Simulator) -> None:
         assert "name(" not in complete(completer, ".serverfilter match name(Hangup),")
         assert "Hangup)" in complete(completer, ".serverfilter match name(Hang")
         assert "match" in complete(completer, ".serverfilter ma")
+        assert "QueueCallerJoin" in complete(completer, "UserEvent UserEvent=QueueCa")
     finally:
         client.close()
 

@@ -121,6 +121,9 @@ class AMICompleter(Completer):
             )
 
     def _values(self, action: str, key: str, prefix: str) -> Iterator[Completion]:
+        if action.lower() == "userevent" and key.lower() == "userevent":
+            yield from eventcomplete.names(self.sources.event_names, prefix)
+            return
         kind = next(
             (p.kind for p in self.sources.params(action) if p.name.lower() == key.lower()),
             None,

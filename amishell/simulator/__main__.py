@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="F",
         help="multiply every dialplan delay by F (0.1 = ten times faster)",
     )
+    p.add_argument(
+        "--disabled-events",
+        default="",
+        metavar="NAMES",
+        help="comma-separated events never sent (manager.conf disabledevents)",
+    )
     p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     return p
@@ -122,6 +128,7 @@ def main(
         call_rate=args.call_rate,
         ssl_context=context,
         time_scale=args.time_scale,
+        disabled_events=[n.strip() for n in args.disabled_events.split(",") if n.strip()],
     )
     try:
         host, port = sim.start()
