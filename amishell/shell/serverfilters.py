@@ -167,7 +167,12 @@ def _test(shell: Shell, spec: str) -> Result:
     if passed:
         lines.append(f"the last {min(PREVIEW, len(passed))} that would pass:")
         for k in passed[-PREVIEW:]:
-            lines.append(f"  {_clock(k.received)}  {clean(k.message.value('Event') or '?')}")
+            msg = k.message
+            extra = [msg.value("Channel") or ""]
+            if flt.header and flt.header.lower() != "channel":
+                extra.append(f"{flt.header}={msg.value(flt.header) or ''}")
+            lines.append(clean(f"  {_clock(k.received)}  {msg.value('Event') or '?':<20} "
+                               + "  ".join(e for e in extra if e)))
     if shell.server_filters:
         lines.append("(tested alone: the session's other server filters apply as well)")
     return Info(lines + _doubts(flt))

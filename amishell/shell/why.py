@@ -67,6 +67,7 @@ def _why(shell: Shell, line: MetaLine) -> Result:
     if len(line.args) != 1:
         return Problem("give one event name: .why Hangup (Tab completes names)")
     name = line.args[0]
+    shell.docs.doc(name)  # asked once per server version; the toolbar shows its synopsis
     last, count = _last_seen(shell, name)
     if last is not None:
         name = last.message.value("Event") or name
