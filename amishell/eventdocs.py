@@ -22,6 +22,7 @@ from typing import Any, Final
 
 __all__ = [
     "EventCatalog",
+    "is_event_name",
     "EventDoc",
     "EventInfo",
     "load_offline_events",
@@ -33,6 +34,7 @@ __all__ = [
 
 _SECTION: Final = re.compile(r"^\[([A-Za-z ]+)\]\s*$")
 _NAME: Final = re.compile(r"^[A-Za-z][\w-]*$")
+_HEADER: Final = re.compile(r"^[A-Za-z][\w.-]*$")
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,12 @@ def load_offline_events() -> EventCatalog:
     return EventCatalog.from_json(json.loads(text))
 
 
+def is_event_name(name: str) -> bool:
+    """Whether ``name`` looks like an event name (letters, digits, ``_``, ``-``):
+    anything else from the wire is not offered for completion."""
+    return _NAME.match(name) is not None
+
+
 def privilege_classes(value: str) -> tuple[str, ...]:
     """``call,all`` -> ``("call",)``: the classes of an event's Privilege header."""
     words = [w.strip().lower() for w in value.split(",")]
@@ -158,7 +166,7 @@ def parse_event_doc(lines: Iterable[str]) -> EventDoc | None:
             continue
         if key.lower() == "event":
             name = line.partition(":")[2].strip()
-        else:
+        elif _HEADER.match(key.strip("[]")):
             headers.append(key.strip("[]"))
 
     def first(section: str) -> str:

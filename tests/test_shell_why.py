@@ -249,3 +249,13 @@ def test_toolbar_synopsis_from_what_is_cached(
     assert about(shell, ".why hangup", 6).startswith("Hangup: The Hangup event")
     assert about(shell, "Hangup Channel=x", 2).startswith("Hangup: ")  # the action
     assert not about(shell, "Hangup Channel=x", 2).startswith("Hangup: The Hangup event")
+
+
+def test_wire_text_is_made_safe(sim: Simulator, shell_for: Callable[..., Shell]) -> None:
+    shell = shell_for(sim)
+    shell.history.add(b"Event: Odd\r\nPrivilege: call\x1b]0;title\x07,all\r\nChannel: x",
+                      time.time())
+    shell.event_names["Odd\x1b[2J"] = None
+    out = text_of(run(shell, ".why Odd"))
+    assert "\x1b" not in out and "\x07" not in out
+    assert not any("\x1b" in n for n in shell.docs.names())

@@ -44,7 +44,7 @@ def help_event(shell: Shell, args: list[str]) -> Result:
         lines.append("headers: " + ", ".join(info.headers))
     else:
         lines.append("headers: not known")
-    return Info(lines)
+    return Info([clean(line) for line in lines])
 
 
 def item_events_line(shell: Shell, action: str) -> list[str]:

@@ -19,6 +19,7 @@ from ..eventdocs import (
     EventCatalog,
     EventDoc,
     EventInfo,
+    is_event_name,
     load_offline_events,
     parse_event_doc,
     parse_event_list,
@@ -125,7 +126,8 @@ class ServerDocs:
         found: dict[str, str] = {}
         live = self.live_names(wait)
         for name in [*(live if live is not None else self.offline.names()), *self._seen()]:
-            found.setdefault(name.lower(), name)
+            if is_event_name(name):
+                found.setdefault(name.lower(), name)
         return sorted(found.values(), key=str.lower)
 
     def canonical(self, name: str) -> str:

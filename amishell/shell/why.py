@@ -74,7 +74,7 @@ def _why(shell: Shell, line: MetaLine) -> Result:
     checks = explain(shell, name, last)
     width = max(len(c.what) for c in checks)
     lines = [f"why {clean(name)} may not arrive:"]
-    lines += [f"  {c.status:<9} {c.what:<{width}}  {c.detail}" for c in checks]
+    lines += [f"  {c.status:<9} {c.what:<{width}}  {clean(c.detail)}" for c in checks]
     start = shell.history.start
     since = _clock(start) if start is not None else "now (the history is empty)"
     if last is not None:
