@@ -154,11 +154,14 @@ def _test(shell: Shell, spec: str) -> Result:
     kept = list(shell.history)
     if not kept:
         return Info(["the event history is empty: nothing to test the filter on"])
-    passed = [k for k in kept if _passes(flt, k.message)]
+    passed = []
     counts: dict[str, list[int]] = {}
     for k in kept:
         name = k.message.value("Event") or "?"
-        counts.setdefault(name, [0, 0])[0 if _passes(flt, k.message) else 1] += 1
+        through = _passes(flt, k.message)
+        counts.setdefault(name, [0, 0])[0 if through else 1] += 1
+        if through:
+            passed.append(k)
     since = _clock(kept[0].received)
     lines = [f"of {len(kept):,} events since {since}, {len(passed):,} would pass"
              f" {clean(flt.describe())}:"]
