@@ -114,3 +114,18 @@ def test_completion_offline_when_not_connected() -> None:
     names = docs.names()
     assert "Hangup" in names and "NewExten" in names or "Newexten" in names
     assert "Cause" in docs.headers("Hangup")
+
+
+def test_item_events_of_a_list_action_from_the_server(
+    replay: Callable[..., ReplayServer]
+) -> None:
+    server = replay("manager_show_all", skip=range(1, 33), partial=True)
+    client = AMIClient("admin", "s3cret-admin", server.host, server.port, timeout=2,
+                       events="off")
+    assert client.connect()
+    try:
+        docs = ServerDocs(lambda: client, lambda: "13.0.0")
+        names, source = docs.item_events("CoreShowChannels")
+        assert names == ["CoreShowChannel", "CoreShowChannelsComplete"] and source == "the server"
+    finally:
+        client.close()
