@@ -69,7 +69,7 @@ def apply_filters(shell: Shell, filters: list[list[tuple[str, str]]]) -> str | N
 
 @command(
     "serverfilter",
-    ".serverfilter [REGEX|match CRITERIA [VALUE]|test SPEC|list|remove N|clear]",
+    ".serverfilter [REGEX|match|test|...]",
     "filter events on the server (checked first, re-added on reconnect)",
     "  REGEX                    events whose whole text matches (!REGEX excludes)",
     "  match CRITERIA [VALUE]   e.g. match action(include),name(Hangup),header(Channel),"
