@@ -67,6 +67,7 @@ class ServerDocs:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], Answer] = {}
         self._at: dict[tuple[str, str], float] = {}
+        self._asking: set[tuple[str, str]] = set()
         self.offline: EventCatalog = load_offline_events()
         #: Item events seen in answers to each list action (lower-case action name).
         self.items_seen: dict[str, dict[str, None]] = {}
@@ -81,7 +82,14 @@ class ServerDocs:
             got = self._cache.get(key)
             if got is not None and (ttl is None or now - self._at[key] < ttl):
                 return got
-        answer = self._command(command, self.WAIT if wait is None else wait)
+            if key in self._asking:  # one question at a time: a slow server gets one
+                return got or Answer(None, NO_ANSWER)
+            self._asking.add(key)
+        try:
+            answer = self._command(command, self.WAIT if wait is None else wait)
+        finally:
+            with self._lock:
+                self._asking.discard(key)
         if answer.reason not in (NOT_CONNECTED, NO_ANSWER):
             with self._lock:
                 self._cache[key] = answer
