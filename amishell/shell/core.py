@@ -429,9 +429,8 @@ class Shell:
                 check_filter_action(fields)
             except FilterError as e:
                 return Problem(f"Filter was not sent: {e}")
-            op = next((v for k, v in fields if k.lower() == "operation"), "add")
             kept = [(k, v) for k, v in fields if k.lower() in ("filter", "matchcriteria")]
-            if kept and op.lower() == "add" and kept not in self.server_filters:
+            if kept not in self.server_filters:
                 self.server_filters.append(kept)
         return self._send("action", name, fields, note)
 
