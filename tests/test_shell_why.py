@@ -259,3 +259,21 @@ def test_wire_text_is_made_safe(sim: Simulator, shell_for: Callable[..., Shell])
     out = text_of(run(shell, ".why Odd"))
     assert "\x1b" not in out and "\x07" not in out
     assert not any("\x1b" in n for n in shell.docs.names())
+
+
+def test_typed_filter_action_is_checked_and_remembered(
+    sim: Simulator, shell_for: Callable[..., Shell]
+) -> None:
+    shell = shell_for(sim)
+    bad = shell.start(parse_chunk("Filter Operation=Add MatchCriteria=method(startsWith) Filter=x"))
+    assert isinstance(bad, Problem) and "starts_with" in bad.text
+    gone = shell.start(parse_chunk("Filter Operation=Remove Filter=x"))
+    assert isinstance(gone, Problem) and "only adds" in gone.text
+    sent = shell.start(parse_chunk(
+        "Filter Operation=Add MatchCriteria=action(include),name(Hangup) Filter="))
+    assert not isinstance(sent, Info | Problem)
+    assert not sent.future.result(5).is_error
+    assert shell.server_filters == [[("MatchCriteria", "action(include),name(Hangup)"),
+                                     ("Filter", "")]]
+    (session,) = [s for s in sim.sessions() if s.authenticated]
+    assert len(session.includes) == 1
