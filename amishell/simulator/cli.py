@@ -2,7 +2,8 @@
 
 :func:`run` answers a command line with ``(ok, output lines)``. A few commands
 really run (``core show version|uptime|channels|calls``, ``dialplan show``,
-``manager show command|commands|connected``, ``database ...``, ``queue show``,
+``manager show command|commands|connected``, ``manager show events|event|users|user|settings``
+(:mod:`.cli_manager`), ``database ...``, ``queue show``,
 ``channel request hangup``); ``_command matchesarray "LINE" "WORD"`` completes
 over the word tree of every command the recorded server had
 (:mod:`.cli_words`), the way ``asterisk -r`` completes; anything else is
