@@ -91,6 +91,9 @@ def test_completion_online(sim: Simulator) -> None:
         assert "Hangup)" in complete(completer, ".serverfilter match name(Hang")
         assert "match" in complete(completer, ".serverfilter ma")
         assert "QueueCallerJoin" in complete(completer, "UserEvent UserEvent=QueueCa")
+        assert complete(completer, "Filter MatchCriteria=name(Hangup),method(ex") == ["exact)"]
+        block = "Action: Filter\nMatchCriteria: action(in"
+        assert complete(completer, block) == ["include)"]
     finally:
         client.close()
 

@@ -124,6 +124,10 @@ class AMICompleter(Completer):
         if action.lower() == "userevent" and key.lower() == "userevent":
             yield from eventcomplete.names(self.sources.event_names, prefix)
             return
+        if action.lower() == "filter" and key.lower() == "matchcriteria":
+            src = self.sources
+            yield from eventcomplete.criteria(src.event_names, src.event_headers, prefix)
+            return
         kind = next(
             (p.kind for p in self.sources.params(action) if p.name.lower() == key.lower()),
             None,
