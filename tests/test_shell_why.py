@@ -248,6 +248,7 @@ def test_toolbar_synopsis_from_what_is_cached(
     run(shell, ".help event Hangup")
     assert about(shell, ".why hangup", 6).startswith("Hangup: The Hangup event")
     assert about(shell, "Hangup Channel=x", 2).startswith("Hangup: ")  # the action
+    assert about(shell, "Originate Chan", 14).startswith("Originate: ")
     assert not about(shell, "Hangup Channel=x", 2).startswith("Hangup: The Hangup event")
 
 

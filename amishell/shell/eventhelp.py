@@ -60,7 +60,10 @@ def about(shell: Shell, line: str, cursor: int) -> str:
     after a command that takes events, else an action's."""
     head = line.lstrip().lower()
     events = head.startswith((".why", ".help event", ".filter", ".serverfilter"))
-    return synopsis(shell, word_at(line, cursor), event=events)
+    found = synopsis(shell, word_at(line, cursor), event=events)
+    if found or events:
+        return found
+    return synopsis(shell, word_at(line, -1))  # the action the line starts with
 
 
 def synopsis(shell: Shell, name: str, *, event: bool = False) -> str:
