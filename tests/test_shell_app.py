@@ -361,7 +361,7 @@ def test_typed_actionid_events_filter_and_logoff(
     h.type("Filter Operation=Add Filter=Event:\\s*Hangup\r")
     mark = h.wait_for("Response: Success", after=mark) + 1
     assert h.shell.mask == "call"
-    assert h.shell.server_filters == [r"Event:\s*Hangup"]
+    assert h.shell.server_filters == [[("Filter", r"Event:\s*Hangup")]]
     h.type("Logoff\r")
     h.wait_for("logged off", after=mark)
     time.sleep(0.3)

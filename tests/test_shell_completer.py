@@ -41,6 +41,9 @@ class FakeSources:
     def event_names(self) -> list[str]:
         return ["Hangup", "Newchannel", "Newexten"]
 
+    def event_headers(self, name: str) -> list[str]:
+        return ["Channel", "Cause", "Uniqueid"] if name.lower() == "hangup" else []
+
     def profiles(self) -> list[str]:
         return ["office"]
 

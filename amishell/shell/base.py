@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .eventhistory import EventHistory
     from .events import EventView
     from .render import Renderer
+    from .serverdocs import ServerDocs
     from .sources import LiveSources
 
 __all__ = ["Connecting", "Pending", "Quit", "Result", "ShellAPI", "TypedLines"]
@@ -111,12 +112,14 @@ class ShellAPI(Protocol):
     @property
     def connected(self) -> bool: ...
 
-    @property
-    def server_filters(self) -> list[str]: ...
+    server_filters: list[list[tuple[str, str]]]
+    docs: ServerDocs
 
     def redact(self, text: str) -> str: ...
 
     def banner(self) -> list[str]: ...
+
+    def connect(self) -> str | None: ...
 
     def connect_to(self, args: list[str]) -> Result: ...
 

@@ -89,7 +89,11 @@ HELP_KEYS: Final = [
 ]
 
 
-@command("help", ".help [ACTION|.command]", "this help, an action's parameters, a command's use")
+@command(
+    "help",
+    ".help [ACTION|event NAME|.command]",
+    "this help, an action's parameters, an event, a command's use",
+)
 def _help(shell: Shell, line: MetaLine) -> Result:
     if not line.args:
         width = max(len(c.usage) for c in COMMANDS.values()) + 2
@@ -105,6 +109,10 @@ def _help(shell: Shell, line: MetaLine) -> Result:
         return Info([f"{cmd.usage}  {cmd.summary}", *cmd.details])
     if arg.startswith(META_PREFIX):
         return Problem(f"no shell command {arg}; .help lists them")
+    if word == "event" and not is_action:
+        from .eventhelp import help_event
+
+        return help_event(shell, line.args[1:])
     return _help_action(shell, arg)
 
 
@@ -126,6 +134,9 @@ def _help_action(shell: Shell, name: str) -> Result:
          KINDS.get(p.kind, p.kind) + (f" ({u})" if (u := unit(canonical, p.name)) else "")]
         for p in params
     ]
+    from .eventhelp import item_events_line
+
+    lines += item_events_line(shell, canonical)
     example = example_line(canonical, params, _live_examples(shell))
     if not rows:
         return Info([*lines, "no parameters", f"example: {example}"])
@@ -236,34 +247,6 @@ def _filter(shell: Shell, line: MetaLine) -> Result:
     except ValueError as e:
         return Problem(str(e))
     return Info([f"showing events matching {view.filter.spec}"], style="dim")
-
-
-@command(
-    "serverfilter",
-    ".serverfilter [REGEX|list|clear]",
-    "add a Filter on the server (re-added on reconnect)",
-    "  The server then sends only events matching REGEX (!REGEX excludes). AMI cannot",
-    "  list or remove filters, so the shell remembers them; clear then .reconnect.",
-)
-def _server_filter(shell: Shell, line: MetaLine) -> Result:
-    regex = line.rest.strip()
-    if not regex or regex == "list":
-        if not shell.server_filters:
-            return Info(["no server filters added in this session"])
-        return Info([f"  {f}" for f in shell.server_filters])
-    if regex == "clear":
-        shell.server_filters.clear()
-        return Info(["server filters forgotten; AMI cannot remove them from a session:"
-                     " .reconnect starts one without them"], style="dim")
-    client = shell.client
-    if client is None or not client.connected:
-        return Problem("not connected: the filter was not added")
-    reply = client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex}).result(10.0)
-    if reply.is_error:
-        return Problem(f"the server refused the filter: {reply.value('Message')}")
-    if regex not in shell.server_filters:
-        shell.server_filters.append(regex)
-    return Info([f"server filter added: {regex} (re-added on reconnect)"], style="dim")
 
 
 @command("log", ".log [FILE|off]", "every event to FILE as JSON Lines (mode 0600)")
@@ -526,3 +509,7 @@ def _clear(shell: Shell, line: MetaLine) -> Result:
 @command("quit", ".quit", "log off and leave (also Ctrl-D, exit, quit)")
 def _quit(shell: Shell, line: MetaLine) -> Result:
     return Quit()
+
+
+# Commands defined in modules of their own register themselves on import.
+from . import serverfilters, why  # noqa: E402, F401

@@ -20,6 +20,7 @@ from prompt_toolkit.document import Document
 
 from ..catalog import EVENT_CLASSES, Catalog, Param, param_kind
 from ..textsafe import fragments
+from . import eventcomplete
 from .lineparse import CLI_PREFIX, META_PREFIX, is_block_start
 
 __all__ = ["AMICompleter", "BackgroundCompleter", "Sources", "META_WORDS"]
@@ -32,7 +33,7 @@ META_WORDS: Final[dict[str, tuple[str, ...]]] = {
     "log": ("off",),
     "pager": ("auto", "never"),
     "filter": ("off",),
-    "serverfilter": ("list",),
+    "serverfilter": ("list", "match", "test", "remove", "clear"),
 }
 _REPEATABLE: Final = frozenset({"chanvariable", "header"})
 _KEY_WORD: Final = re.compile(r"([^\s=\"']+)=([^\s\"']*)$")
@@ -47,6 +48,7 @@ class Sources(Protocol):
     def cli(self, line: str, word: str) -> list[str]: ...
     def meta(self) -> dict[str, str]: ...
     def event_names(self) -> list[str]: ...
+    def event_headers(self, name: str) -> list[str]: ...
     def profiles(self) -> list[str]: ...
 
 
@@ -125,6 +127,13 @@ class AMICompleter(Completer):
     ) -> Iterator[Completion]:
         """Values for ``key``; ``given`` (lower-case keys) holds the other headers
         typed, so that an Exten completes from its Context, a member from its Queue."""
+        if action.lower() == "userevent" and key.lower() == "userevent":
+            yield from eventcomplete.names(self.sources.event_names, prefix)
+            return
+        if action.lower() == "filter" and key.lower() == "matchcriteria":
+            src = self.sources
+            yield from eventcomplete.criteria(src.event_names, src.event_headers, prefix)
+            return
         kind = next(
             (p.kind for p in self.sources.params(action) if p.name.lower() == key.lower()),
             None,
@@ -192,17 +201,31 @@ class AMICompleter(Completer):
         words = rest.split()
         word = "" if not rest or rest[-1].isspace() else words[-1]
         first = len(words) == 0 or (len(words) == 1 and bool(word))
+        src = self.sources
         if name == "help":
             if first:
                 yield from self._action_names(word)
                 yield from _matching(list(self.sources.meta()), word, meta="shell command")
+                yield from _matching(["event"], word, meta="an event's documentation")
+            elif words[0].lower() == "event" and len(words) <= 2:
+                yield from eventcomplete.names(src.event_names, word)
+        elif name == "why":
+            if first:
+                yield from eventcomplete.names(src.event_names, word)
+        elif name == "serverfilter":
+            if first:
+                yield from _matching(list(META_WORDS["serverfilter"]), word)
+            elif words[0] == "test" and len(words) <= 2 and "match".startswith(word):
+                yield from _matching(["match"], word)
+            elif words[-2 if word else -1] == "match":
+                yield from eventcomplete.criteria(src.event_names, src.event_headers, word)
         elif name == "connect":
             if first:
                 yield from _matching(self.sources.profiles(), word, meta="profile")
         elif name == "filter":
             part = word.rpartition(",")[2].lstrip("!")
             if "=" not in part:
-                yield from _matching(self.sources.event_names(), part, meta="event")
+                yield from eventcomplete.filter_spec(src.event_names, src.event_headers, word)
             if first:
                 yield from _matching(list(META_WORDS["filter"]), word)
         elif name == "events" and words[:1] == ["mask"] and (len(words) > 1 or not word):

@@ -140,7 +140,7 @@ class Connection:
         #: The server-side event mask (Login ``Events:``), re-applied on reconnect.
         self.mask: str | None = login.target.events
         #: Filter actions added this session, re-added on reconnect (AMI cannot list them).
-        self.server_filters: list[str] = []
+        self.server_filters: list[list[tuple[str, str]]] = []
         self.debug_file: IO[str] | None = None
         #: Called instead of reconnecting when the connection drops (batch mode).
         self.drop_sink: Callable[[str], None] | None = None
@@ -213,8 +213,8 @@ class Connection:
 
     def _after_login(self, client: AMIClient) -> None:
         filters = [
-            client.submit({"Action": "Filter", "Operation": "Add", "Filter": regex})
-            for regex in self.server_filters
+            client.submit([("Action", "Filter"), ("Operation", "Add"), *headers])
+            for headers in self.server_filters
         ]
         self._on_login(client)
         for future in filters:

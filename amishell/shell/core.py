@@ -29,6 +29,7 @@ from .jsonlines import received_at
 from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
 from .logins import Connector
 from .render import ClearScreen, Fragments, Info, Output, Problem, Renderer, TableResult
+from .serverdocs import ServerDocs
 from .sources import LiveSources
 
 if TYPE_CHECKING:
@@ -86,11 +87,14 @@ class Shell:
         )
         #: ``.connect``: the config file the shell started with, secrets per user@host.
         self.connector = Connector(self.conn, config or Config(), ctx)
+        #: What the server documents about events, users and settings (cached).
+        self.docs = ServerDocs(lambda: self.client, self.server_key, lambda: list(self.event_names))
         self.sources = LiveSources(
             lambda: self.client,
             lambda: self.catalog,
             meta=summaries,
-            event_names=lambda: sorted(self.event_names),
+            event_names=lambda: self.docs.names(wait=LiveSources.WAIT),
+            event_headers=self.docs.headers,
             profiles=profiles,
             server_key=self.server_key,
             variables=lambda: list(self.variables),
@@ -139,9 +143,14 @@ class Shell:
         self.conn.mask = value
 
     @property
-    def server_filters(self) -> list[str]:
-        """Filter actions added this session, re-added on reconnect."""
+    def server_filters(self) -> list[list[tuple[str, str]]]:
+        """Filters added this session (the headers of each, without Action and
+        Operation), re-added on every login: AMI can neither list nor remove them."""
         return self.conn.server_filters
+
+    @server_filters.setter
+    def server_filters(self, value: list[list[tuple[str, str]]]) -> None:
+        self.conn.server_filters = value
 
     @property
     def debug_file(self) -> IO[str] | None:
@@ -354,10 +363,15 @@ class Shell:
             if mask is not None:
                 self.mask = mask
         elif low == "filter":
-            op = next((v for k, v in fields if k.lower() == "operation"), "add")
-            regex = next((v for k, v in fields if k.lower() == "filter"), None)
-            if regex and op.lower() == "add" and regex not in self.server_filters:
-                self.server_filters.append(regex)
+            from ..filters import FilterError, check_filter_action
+
+            try:
+                check_filter_action(fields)
+            except FilterError as e:
+                return Problem(f"Filter was not sent: {e}")
+            kept = [(k, v) for k, v in fields if k.lower() in ("filter", "matchcriteria")]
+            if kept not in self.server_filters:
+                self.server_filters.append(kept)
         return self._guarded("action", name, fields, note)
 
     def _guarded(
@@ -403,6 +417,7 @@ class Shell:
                              f" {msg.value('Message') or 'none'}\n")]
         elapsed = future.elapsed
         received = received_at(future.done_at)
+        self.docs.saw_items(pending.name, msg)
         if pending.kind == "cli" and not late:
             frags = self.renderer.cli(msg, elapsed, received)
         else:

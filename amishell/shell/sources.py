@@ -55,6 +55,7 @@ class LiveSources:
         *,
         meta: Callable[[], dict[str, str]] = dict,
         event_names: Callable[[], list[str]] = list,
+        event_headers: Callable[[str], list[str]] = lambda name: [],
         profiles: Callable[[], list[str]] = list,
         server_key: Callable[[], str] = str,
         variables: Callable[[], list[str]] = list,
@@ -64,6 +65,7 @@ class LiveSources:
         self._catalog = catalog
         self._meta = meta
         self._event_names = event_names
+        self._event_headers = event_headers
         self._profiles = profiles
         self._server_key = server_key
         self._clock = clock
@@ -95,6 +97,9 @@ class LiveSources:
 
     def profiles(self) -> list[str]:
         return self._profiles()
+
+    def event_headers(self, name: str) -> list[str]:
+        return self._event_headers(name)
 
     def reset(self) -> None:
         """Forget what the server said (after connecting to another server)."""

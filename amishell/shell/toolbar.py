@@ -110,8 +110,15 @@ def make_toolbar(shell: Shell) -> Callable[[], StyleAndTextTuples]:
             width: int | None = get_app().output.get_size().columns
         except Exception:  # no terminal size to fit: show everything
             width = None
-        # Nothing in it may drive the terminal (an address, a filter typed).
-        return [part for style, text, *_ in toolbar_fragments(shell, width)
-                for part in fragments(text, style)]
+        frags = toolbar_fragments(shell, width)
+        doc = get_app().current_buffer.document
+        line = doc.current_line
+        from .eventhelp import about
+
+        text = about(shell, line, doc.cursor_position_col) if line.strip() else ""
+        if text:
+            frags.append(("class:toolbar", "\n " + text[: (width or 200) - 2]))
+        # Nothing in it may drive the terminal (an address, a filter typed, a synopsis).
+        return [part for style, text, *_ in frags for part in fragments(text, style)]
 
     return toolbar

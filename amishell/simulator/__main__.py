@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="the SystemName of CoreSettings (backslash escapes decoded)")
     p.add_argument("--asterisk-version", type=_escaped, metavar="TEXT",
                    help="the AsteriskVersion of CoreSettings (backslash escapes decoded)")
+    p.add_argument(
+        "--disabled-events",
+        default="",
+        metavar="NAMES",
+        help="comma-separated events never sent (manager.conf disabledevents)",
+    )
     p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     return p
@@ -141,6 +147,7 @@ def main(
         caller_names=args.caller_name or (),
         system_name=args.system_name,
         asterisk_version=args.asterisk_version,
+        disabled_events=[n.strip() for n in args.disabled_events.split(",") if n.strip()],
     )
     try:
         host, port = sim.start()

@@ -2,7 +2,8 @@
 
 :func:`run` answers a command line with ``(ok, output lines)``. A few commands
 really run (``core show version|uptime|channels|calls``, ``dialplan show``,
-``manager show command|commands|connected``, ``database ...``, ``queue show``,
+``manager show command|commands|connected``, ``manager show events|event|users|user|settings``
+(:mod:`.cli_manager`), ``database ...``, ``queue show``,
 ``channel request hangup``); ``_command matchesarray "LINE" "WORD"`` completes
 over the word tree of every command the recorded server had
 (:mod:`.cli_words`), the way ``asterisk -r`` completes; anything else is
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
-from . import dialplan
+from . import cli_manager, dialplan
 from .channels import STATE_DESC
 from .cli_words import COMMANDS
 
@@ -57,6 +58,10 @@ def _dynamic(words: list[str], s: Session) -> list[str] | None:
     key = " ".join(w.lower() for w in words)
     if key == "manager show command":
         return s.server.catalog.names()
+    if key == "manager show event":
+        return cli_manager.event_names()
+    if key == "manager show user":
+        return cli_manager.user_names(s)
     if key in ("core show channel", "channel request hangup", "channel redirect"):
         return [*pbx.channels, *(["all"] if key == "channel request hangup" else [])]
     if key == "dialplan show":
@@ -411,6 +416,11 @@ _RUN: Final[list[tuple[tuple[str, ...], Callable[[Session, list[str]], Result]]]
     (("manager", "show", "command"), c_manager_command),
     (("manager", "show", "commands"), c_manager_commands),
     (("manager", "show", "connected"), c_manager_connected),
+    (("manager", "show", "events"), cli_manager.c_events),
+    (("manager", "show", "event"), cli_manager.c_event),
+    (("manager", "show", "users"), cli_manager.c_users),
+    (("manager", "show", "user"), cli_manager.c_user),
+    (("manager", "show", "settings"), cli_manager.c_settings),
     (("database",), c_database),
     (("queue", "show"), c_queue_show),
     (("channel", "request", "hangup"), c_request_hangup),

@@ -86,7 +86,7 @@ def _advanced(f: EventFilter, criteria: str, pattern: str) -> str:
     items = re.findall(r"(\w+)\s*\(([^)]*)\)", criteria)
     if not items:
         return _BAD
-    f.method = "none"
+    f.method = ""
     for key, raw in items:
         value = raw.strip()
         if key == "action" and value in ("include", "exclude"):
@@ -99,6 +99,7 @@ def _advanced(f: EventFilter, criteria: str, pattern: str) -> str:
             f.method = value
         else:
             return _BAD
+    f.method = f.method or ("regex" if pattern else "none")
     if bool(pattern) == (f.method == "none"):
         return _BAD
     if f.method == "none" and not f.event and not f.header:

@@ -241,6 +241,8 @@ class PBX:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.sinks: list[Sink] = []
+        #: Event names (lower case) never sent to anyone (manager.conf ``disabledevents``).
+        self.disabled_events: set[str] = set()
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.globals: dict[str, str] = {}
@@ -334,8 +336,9 @@ class PBX:
     def emit(self, name: str, category: int, body: Iterable[tuple[str, object]]) -> None:
         """Broadcast an event to every session, then run what waited for it."""
         ev = event(name, category, body)
-        for sink in list(self.sinks):
-            sink.deliver(ev)
+        if name.lower() not in self.disabled_events:
+            for sink in list(self.sinks):
+                sink.deliver(ev)
         self._events_emitted += 1
         while self._deferred and self._deferred[0][0] <= self._events_emitted:
             heapq.heappop(self._deferred)[2]()

@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Final
 
@@ -55,8 +55,9 @@ class Simulator:
     ``users`` maps user names to :class:`User` (default: ``admin``/``admin``
     with every privilege). ``time_scale`` multiplies every dialplan delay
     (0.1 makes calls ten times faster). ``call_rate`` starts that many
-    background calls per second, their callers named from ``caller_names``. See the
-    package documentation for the rest.
+    background calls per second, their callers named from ``caller_names``.
+    ``disabled_events`` names events never sent (manager.conf ``disabledevents``).
+    See the package documentation for the rest.
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Simulator:
         seed: int | None = None,
         catalog: Catalog | None = None,
         caller_names: Sequence[str] = (),
+        disabled_events: Iterable[str] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -99,6 +101,7 @@ class Simulator:
         #: The caller names of background calls (any text: hostile ones test a client).
         self.caller_names: tuple[str, ...] = tuple(caller_names) or _NAMES
         self.pbx = PBX(time_scale=time_scale)
+        self.pbx.disabled_events = {name.lower() for name in disabled_events}
         self.pbx.queues["support"] = Queue(
             "support", members=[Member("Local/100@demo", "Local/100@demo")]
         )
