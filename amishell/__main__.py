@@ -2,6 +2,7 @@
 
     amishell [HOST[:PORT] | PROFILE] [-p PORT] [-u USER] [--tls] [--tls-insecure] [--md5]
              [--demo] [-x LINE]... [--events [FILTER]] [--json] [--count N] [--duration S]
+             [--record FILE] [--replay FILE [--speed N]]
 
 The secret never comes from the command line: a profile (``secret_command``,
 ``secret``, ``secret_file``), ``AMI_SECRET``, or a prompt on the terminal.
@@ -56,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, metavar="N", help="with --events: stop after N events")
     p.add_argument("--duration", type=float, metavar="S",
                    help="with --events: stop after S seconds")
+    p.add_argument("--record", metavar="FILE",
+                   help="capture the session's traffic to FILE (JSON Lines, secrets starred)")
+    p.add_argument("--replay", metavar="FILE",
+                   help="open the shell on a capture (or a .log event file), no server needed")
+    p.add_argument("--speed", type=float, default=1.0, metavar="N",
+                   help="with --replay: N times the recorded pace (0: as fast as possible)")
     p.add_argument("--config", metavar="PATH", help="config file (default: XDG location)")
     p.add_argument("--no-history", action="store_true", help="do not read or write history")
     p.add_argument("--version", action="version", version=f"amishell {__version__}")
@@ -100,8 +107,24 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
         return ExitStatus.USAGE
     _apply_flags(target, args)
     batch = bool(args.lines) or args.events is not None or not ctx.stdin_isatty
-    demo = None
-    if args.demo:
+    demo: Any = None
+    if args.replay:
+        from .replay import RecordingError
+        from .replay.shell import start_replay
+
+        if args.speed < 0:
+            ctx.error("--speed must be 0 (as fast as possible) or more")
+            return ExitStatus.USAGE
+        try:
+            demo, secret = start_replay(args.replay, 0.0 if batch else args.speed, target, ctx)
+            args.replay_server = demo
+        except RecordingError as e:
+            ctx.error(str(e))
+            return ExitStatus.USAGE
+        except OSError as e:
+            ctx.error(f"cannot replay {args.replay}: {e.strerror or e}")
+            return ExitStatus.USAGE
+    elif args.demo:
         demo, secret = _start_demo(target, ctx)
     else:
         try:
@@ -184,6 +207,8 @@ def _interactive(
     assert target.username is not None
     names = sorted(profiles)
     shell = Shell(ctx, target, username=target.username, secret=secret, profiles=lambda: names)
+    if not _start_record(args, ctx, shell):
+        return ExitStatus.USAGE
     # Connect and log in while prompt_toolkit loads: the waits for the server
     # overlap the imports, and the prompt is ready that much sooner.
     outcome: list[str | None] = []
@@ -228,11 +253,37 @@ def _batch(args: argparse.Namespace, ctx: Context, target: Target, secret: str) 
             ctx.error(str(e))
             return ExitStatus.USAGE
         tail = EventTail(flt, args.count, args.duration)
-    else:
+    elif not args.replay:
         target.events = "off"
-    shell = Shell(ctx, target, username=target.username, secret=secret)
+    shell: Shell
+    if args.replay:
+        from .replay.shell import ReplayedShell
+
+        shell = ReplayedShell(ctx, target, username=target.username, secret=secret,
+                              server=args.replay_server)
+    else:
+        shell = Shell(ctx, target, username=target.username, secret=secret)
+    if not _start_record(args, ctx, shell):
+        return ExitStatus.USAGE
     script = None if args.lines or tail is not None else ctx.stdin
     return run_batch(shell, ctx, lines=args.lines, script=script, tail=tail)
+
+
+def _start_record(args: argparse.Namespace, ctx: Context, shell: Any) -> bool:
+    """``--record FILE``: the capture, before the connection opens."""
+    if not args.record:
+        return True
+    import os
+
+    from .capture import Capture
+
+    path = os.path.expanduser(args.record)
+    try:
+        shell.capture = Capture(path, redact=shell.redact)
+    except OSError as e:
+        ctx.error(f"cannot record to {path}: {e.strerror}")
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -429,3 +429,6 @@ def _quit(shell: Shell, line: MetaLine) -> Result:
     from .core import Quit
 
     return Quit()
+
+
+from . import tracecmd  # noqa: E402,F401  (registers .trace and .record)

@@ -29,6 +29,7 @@ from .render import Fragments, Info, Problem, Renderer, TableResult
 from .sources import LiveSources
 
 if TYPE_CHECKING:
+    from ..capture import Capture
     from ..client import ActionFuture, AMIClient
 
 __all__ = ["Pending", "Quit", "Shell"]
@@ -102,6 +103,8 @@ class Shell:
         self.pager = target.pager
         self.debug_file: IO[str] | None = None
         self.debug_path: str | None = None
+        #: The session capture (``--record`` / ``.record``), told of every byte.
+        self.capture: Capture | None = None
         self.event_names: dict[str, None] = {}
         #: First lines of events counted unparsed whose name was already learned.
         self._heads_seen: set[bytes] = set()
@@ -219,6 +222,7 @@ class Shell:
             disconnect_callback=self._on_drop,
             debug_file=self.debug_file,
             max_queue_bytes=SHELL_QUEUE_BYTES,
+            wire_observer=self.capture,
         )
         client.event_prefilter = self._prefilter
         if not client.connect():
@@ -376,6 +380,8 @@ class Shell:
         if self.debug_file is not None:
             self.debug_file.close()
             self.debug_file = None
+        if self.capture is not None:
+            self.capture.close()
 
     @property
     def connected(self) -> bool:

@@ -1,0 +1,179 @@
+"""``.trace`` (follow a call through the event history) and ``.record`` (capture)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from ..capture import Capture
+from ..textsafe import clean, json_dumps
+from ..trace import Call, find_call, list_calls, resolve
+from ..trace.text import clock, iso_time, to_json, to_text
+from .commands import command
+from .eventhistory import Kept
+from .lineparse import MetaLine
+from .render import Info, Problem, TableResult
+
+if TYPE_CHECKING:
+    from .core import Result, Shell
+
+__all__: list[str] = []
+
+RECENT = 20
+EXPORTS = ("--text", "--json")
+
+
+@command(
+    "trace",
+    ".trace [ID [full]] [--text|--json|--svg FILE]",
+    "follow a call (channel, Uniqueid or Linkedid)",
+    "  .trace alone lists the recent calls. ID is a channel name, a Uniqueid or a",
+    "  Linkedid; every event of the call (all its channels) is taken from the event",
+    "  history. 'full' shows every header. --text, --json, --svg FILE save it.",
+)
+def _trace(shell: Shell, line: MetaLine) -> Result:
+    words = list(line.args)
+    exports: dict[str, str] = {}
+    while words and words[-1] not in EXPORTS and len(words) >= 2 and words[-2] in EXPORTS:
+        exports[words[-2]] = os.path.expanduser(words[-1])
+        del words[-2:]
+    if any(w in EXPORTS for w in words):
+        return Problem("--text, --json and --svg each take a FILE: .trace ID --json call.json")
+    full = bool(words) and words[-1].lower() == "full"
+    if full:
+        words.pop()
+    events = list(shell.history)
+    if not words:
+        return _recent(shell, events)
+    if len(words) > 1:
+        return Problem(f"one call at a time: .trace ID [full] (got {len(words)} IDs)")
+    ident = words[0]
+    linkedid = resolve(events, ident)
+    if linkedid is None:
+        return Problem(_not_found(shell, ident))
+    call = find_call(events, linkedid)
+    notes = _older(shell, call.steps[0].seq if call.steps else 0)
+    saved: list[str] = []
+    for option, path in exports.items():
+        try:
+            _export(call, option, path)
+        except OSError as e:
+            return Problem(f"cannot write {path}: {e.strerror}")
+        saved.append(f"saved {option[2:]} to {path}")
+    if shell.renderer.format == "json":
+        return Info([json_dumps(to_json(call))])
+    if exports:
+        return Info(notes + saved, style="dim")
+    return Info(_show(shell, call, full) + notes)
+
+
+def _show(shell: Shell, call: Call, full: bool) -> list[str]:
+    return to_text(call, full=full)
+
+
+def _export(call: Call, option: str, path: str) -> None:
+    if option == "--json":
+        text = json_dumps(to_json(call), indent=1) + "\n"
+    else:
+        text = "\n".join(to_text(call, full=True)) + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _recent(shell: Shell, events: list[Kept]) -> Result:
+    calls = list_calls(events)[-RECENT:]
+    if shell.renderer.format == "json":
+        return Info([json_dumps([
+            {"linkedid": c.linkedid, "first": iso_time(c.first), "last": iso_time(c.last),
+             "channels": c.channels, "events": c.events, "ended": c.ended}
+            for c in calls
+        ])])
+    if not calls:
+        return Info([_empty(shell)], style="dim")
+    rows = [
+        [clean(c.linkedid), clock(c.first), f"{c.last - c.first:.1f}s", str(len(c.channels)),
+         str(c.events), "ended" if c.ended else "up", clean(c.channels[0] if c.channels else "")]
+        for c in reversed(calls)
+    ]
+    return TableResult(
+        ["Linkedid", "Started", "Length", "Chans", "Events", "State", "First channel"],
+        rows,
+        caption="newest first; .trace ID (Linkedid, Uniqueid or channel name) follows one",
+    )
+
+
+def _empty(shell: Shell) -> str:
+    if not shell.history.enabled:
+        return "the event history is off (event_history = 0): nothing to trace"
+    return "no calls in the event history yet"
+
+
+def _not_found(shell: Shell, ident: str) -> str:
+    history = shell.history
+    text = f"no call {clean(ident)!r} in the event history"
+    if history.dropped and history.start is not None:
+        return text + f" (it starts at {clock(history.start)}; older events are gone)"
+    return text + " (a channel name, a Uniqueid or a Linkedid; .trace lists the calls)"
+
+
+def _older(shell: Shell, first_seq: int) -> list[str]:
+    history = shell.history
+    if history.dropped and history.start is not None and first_seq and (
+        history.missing_before(first_seq - 1) == 0 and first_seq <= history.dropped + 1
+    ):
+        return [f"(the event history starts at {clock(history.start)}:"
+                " this call may have begun earlier)"]
+    return []
+
+
+@command(
+    "record",
+    ".record [FILE|off]",
+    "capture the session's traffic to FILE (secrets starred)",
+    "  Both ways, as JSON Lines (t, dir, data), created mode 0600. Replay it with",
+    "  amishell --replay FILE or amishell-sim --replay FILE.",
+)
+def _record(shell: Shell, line: MetaLine) -> Result:
+    word = line.rest.strip()
+    current = shell.capture
+    if not word:
+        if current is None:
+            return Info(["not recording (.record FILE starts)"])
+        return Info([_record_status(current)])
+    if word == "off":
+        if current is None:
+            return Info(["not recording"], style="dim")
+        _stop_recording(shell)
+        return Info([f"capture closed: {_record_status(current)}"], style="dim")
+    path = os.path.expanduser(word)
+    try:
+        capture = Capture(path, redact=shell.redact)
+    except OSError as e:
+        return Problem(f"cannot open {path}: {e.strerror}")
+    if current is not None:
+        _stop_recording(shell)
+    shell.capture = capture
+    client = shell.client
+    if client is not None:
+        if client.connected:
+            capture.opened(shell.target.address)
+        client.wire_observer = capture
+    return Info([f"recording the session to {path} (secrets starred)"], style="dim")
+
+
+def _stop_recording(shell: Shell) -> None:
+    capture = shell.capture
+    shell.capture = None
+    if shell.client is not None:
+        shell.client.wire_observer = None
+    if capture is not None:
+        capture.close()
+
+
+def _record_status(capture: Capture) -> str:
+    text = f"recording to {capture.path}: {capture.written} chunks written"
+    if capture.lost_bytes:
+        text += f"; {capture.lost_bytes} bytes LOST (the disk fell behind)"
+    if capture.failed:
+        text += f"; writing failed: {capture.failed}"
+    return text

@@ -1,0 +1,150 @@
+"""Replaying captures: the replay server, ``amishell --replay`` and traces from both."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from amishell.__main__ import main
+from amishell.capture import Capture
+from amishell.client import AMIClient
+from amishell.replay import ReplayServer, load
+from amishell.shell.commands import run_meta
+from amishell.shell.config import Target
+from amishell.shell.context import Context, ExitStatus
+from amishell.shell.core import Shell
+from amishell.shell.lineparse import MetaLine
+from amishell.shell.render import Info
+from amishell.simulator import Simulator
+from amishell.simulator.__main__ import main as sim_main
+
+DATA = Path(__file__).parent / "data" / "asterisk"
+CALL_TRACE = str(DATA / "call_trace.jsonl")
+
+
+def run(argv: list[str], tmp_path: Path) -> tuple[int, str, str]:
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "c"),
+           "XDG_DATA_HOME": str(tmp_path / "d"), "AMI_SECRET": "s3cret-admin",
+           "AMI_USER": "admin"}
+    out, err = io.StringIO(), io.StringIO()
+    ctx = Context(stdin=io.StringIO(""), stdout=out, stderr=err, env=env, tty_path=None)
+    return main(argv, ctx), out.getvalue(), err.getvalue()
+
+
+def test_replay_server_plays_events_and_answers_from_the_capture() -> None:
+    recording = load(str(DATA / "live_calls.jsonl"))
+    got: list[str] = []
+    done = threading.Event()
+
+    def on_event(msg: object) -> None:
+        got.append(str(msg))
+        if len(got) == len(recording.events):
+            done.set()
+
+    with ReplayServer(recording, speed=0) as server:
+        client = AMIClient("anyone", "anything", *server.address, timeout=5,
+                           event_callback=on_event)
+        assert client.connect()
+        assert done.wait(5)
+        reply = client.action({"Action": "CoreShowChannels"})
+        assert not reply.is_error and reply.action_id != "" and len(reply.events) >= 1
+        assert reply.events[0].action_id == reply.action_id  # rewritten to ours
+        again = client.action({"Action": "coreshowchannels"})  # the name in any case
+        assert not again.is_error
+        missing = client.action({"Action": "Originate", "Channel": "Local/1@x"})
+        assert missing.is_error and "replay" in (missing.value("Message") or "")
+        assert client.disconnect()
+
+
+def test_amishell_replay_traces_a_call_from_a_capture(tmp_path: Path) -> None:
+    status, out, err = run(
+        ["--replay", CALL_TRACE, "--json", "-x", ".trace Local/100@demo-00000533;2"], tmp_path
+    )
+    assert status == ExitStatus.OK, err
+    data = json.loads(out)
+    assert data["linkedid"] == "1796571795.2660"
+    assert data["channels"][0] == "Local/300@demo-00000532;1"
+    names = [e["Event"] for e in data["events"]]
+    assert "QueueCallerJoin" in names and names.count("Hangup") == 4
+    assert "DeviceStateChange" not in names
+
+
+def test_replay_of_a_missing_or_bad_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    for path in (str(bad), str(tmp_path / "none.jsonl")):
+        status, _, err = run(["--replay", path, "-x", ".trace"], tmp_path)
+        assert status == ExitStatus.USAGE and len(err.strip().splitlines()) == 1, err
+
+
+def without_times(trace: dict[str, object]) -> dict[str, object]:
+    events = trace["events"]
+    assert isinstance(events, list)
+    return {**trace, "events": [{k: v for k, v in e.items() if k != "_received"}
+                                for e in events]}
+
+
+def test_a_recorded_simulator_session_replays_to_the_same_traces(
+    sim_factory: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    sim = sim_factory(time_scale=0.05)
+    capture = tmp_path / "session.jsonl"
+    host, port = sim.address
+    ctx = Context(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), env={},
+                  tty_path=None)
+    target = Target(host=host, port=port, username="admin", keepalive=0, timeout=5.0)
+    target.format = "json"
+    shell = Shell(ctx, target, username="admin", secret="s3cret-admin")
+    shell.capture = Capture(str(capture), redact=shell.redact)
+    assert shell.connect() is None
+    sim.originate("Local/200@demo", context="demo", exten="100")
+    sim.originate("Local/300@demo", application="Wait", data="1")
+    calls: list[dict[str, object]] = []
+    for _ in range(200):
+        calls = json.loads(trace_line(shell, []))
+        if len(calls) == 2 and all(c["ended"] for c in calls):
+            break
+        time.sleep(0.05)
+    assert len(calls) == 2 and all(c["ended"] for c in calls)
+    live = {str(c["linkedid"]): json.loads(trace_line(shell, [str(c["linkedid"])]))
+            for c in calls}
+    shell.close()
+    assert "s3cret-admin" not in capture.read_text()
+    for linkedid, trace in live.items():
+        assert len(trace["channels"]) >= 2 and trace["events"]
+        status, out, err = run(["--replay", str(capture), "--json", "-x", f".trace {linkedid}"],
+                               tmp_path)
+        assert status == ExitStatus.OK, err
+        assert without_times(json.loads(out)) == without_times(trace)
+
+
+def trace_line(shell: Shell, args: list[str]) -> str:
+    result = run_meta(shell, MetaLine("trace", args, " ".join(args)))
+    assert isinstance(result, Info), result
+    return result.lines[0]
+
+
+def test_amishell_sim_replay_serves_a_capture(tmp_path: Path) -> None:
+    out = io.StringIO()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=sim_main, args=(["--replay", CALL_TRACE, "--port", "0", "--speed", "0"],),
+        kwargs={"stdout": out, "stop": stop}, daemon=True,
+    )
+    thread.start()
+    for _ in range(100):
+        if "replaying" in out.getvalue():
+            break
+        threading.Event().wait(0.02)
+    port = int(out.getvalue().split(" on ")[1].split(":")[1])
+    client = AMIClient("who", "ever", "127.0.0.1", port, timeout=5)
+    assert client.connect()
+    assert client.ping() is not None
+    client.close()
+    stop.set()
+    thread.join(5)
+    assert "stopped" in out.getvalue()
