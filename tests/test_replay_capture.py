@@ -148,3 +148,17 @@ def test_amishell_sim_replay_serves_a_capture(tmp_path: Path) -> None:
     stop.set()
     thread.join(5)
     assert "stopped" in out.getvalue()
+
+
+def test_trace_exports_and_a_call_not_in_the_history(tmp_path: Path) -> None:
+    svg, js, txt = tmp_path / "c.svg", tmp_path / "c.json", tmp_path / "c.txt"
+    status, out, err = run(
+        ["--replay", CALL_TRACE, "-x",
+         f".trace 1796571794.2656 --svg {svg} --json {js} --text {txt}",
+         "-x", ".trace Local/200@demo-00000530;2", "-x", ".trace 123.456"], tmp_path)
+    assert status == ExitStatus.USAGE  # the last line named no call
+    assert svg.read_text().startswith("<svg") and "</svg>" in svg.read_text()
+    assert json.loads(js.read_text())["linkedid"] == "1796571794.2656"
+    assert "Hangup: hangup: Normal Clearing (16)" in txt.read_text()
+    assert "A1  Local/200@demo-00000530;1" in out  # the ladder of the second line
+    assert "no call '123.456' in the event history" in err

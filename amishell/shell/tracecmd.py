@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 RECENT = 20
-EXPORTS = ("--text", "--json")
+EXPORTS = ("--text", "--json", "--svg")
 
 
 @command(
@@ -68,12 +68,18 @@ def _trace(shell: Shell, line: MetaLine) -> Result:
 
 
 def _show(shell: Shell, call: Call, full: bool) -> list[str]:
-    return to_text(call, full=full)
+    from ..trace.ladder import ladder
+
+    return ladder(call, width=shell.width(), full=full)
 
 
 def _export(call: Call, option: str, path: str) -> None:
     if option == "--json":
         text = json_dumps(to_json(call), indent=1) + "\n"
+    elif option == "--svg":
+        from ..trace.svg import to_svg
+
+        text = to_svg(call)
     else:
         text = "\n".join(to_text(call, full=True)) + "\n"
     with open(path, "w", encoding="utf-8") as f:
