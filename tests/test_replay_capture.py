@@ -162,3 +162,35 @@ def test_trace_exports_and_a_call_not_in_the_history(tmp_path: Path) -> None:
     assert "Hangup: hangup: Normal Clearing (16)" in txt.read_text()
     assert "A1  Local/200@demo-00000530;1" in out  # the ladder of the second line
     assert "no call '123.456' in the event history" in err
+
+
+def test_a_call_in_progress_keeps_growing_until_it_ends(
+    sim_factory: Callable[..., Simulator],
+) -> None:
+    sim = sim_factory(time_scale=0.2)
+    host, port = sim.address
+    ctx = Context(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), env={},
+                  tty_path=None)
+    shell = Shell(ctx, Target(host=host, port=port, username="admin", keepalive=0, timeout=5.0),
+                  username="admin", secret="s3cret-admin")
+    assert shell.connect() is None
+    channel = sim.originate("Local/100@demo", application="Wait", data="1")
+    assert channel is not None
+    first = None
+    for _ in range(100):
+        first = run_meta(shell, MetaLine("trace", [channel], channel))
+        if isinstance(first, Info):
+            break
+        time.sleep(0.02)
+    assert isinstance(first, Info) and "in progress" in first.lines[0]
+    shown: list[str] = []
+    for _ in range(200):
+        batch = shell.view.take()
+        shown += ["".join(text for _, text in frags) for frags in batch.notices or []]
+        if any("ended" in text for text in shown):
+            break
+        time.sleep(0.05)
+    shell.close()
+    text = "".join(shown)
+    assert text.count("✕  Hangup  hangup: ") == 2  # each half of the Local channel
+    assert f"trace: call {first.lines[0].split()[1].rstrip(':')} ended" in text

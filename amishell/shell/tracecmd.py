@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from ..capture import Capture
 from ..textsafe import clean, json_dumps
 from ..trace import Call, find_call, list_calls, resolve
+from ..trace.calls import follow
+from ..trace.ladder import ladder_parts
 from ..trace.text import clock, iso_time, to_json, to_text
 from .commands import command
 from .eventhistory import Kept
@@ -20,16 +24,19 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 RECENT = 20
+FOLLOW_TICK = 0.25
 EXPORTS = ("--text", "--json", "--svg")
 
 
 @command(
     "trace",
-    ".trace [ID [full]] [--text|--json|--svg FILE]",
+    ".trace [ID [full]|stop] [--text|--json|--svg FILE]",
     "follow a call (channel, Uniqueid or Linkedid)",
     "  .trace alone lists the recent calls. ID is a channel name, a Uniqueid or a",
     "  Linkedid; every event of the call (all its channels) is taken from the event",
     "  history. 'full' shows every header. --text, --json, --svg FILE save it.",
+    "  A call in progress goes on growing as its events come, until it ends or",
+    "  .trace stop.",
 )
 def _trace(shell: Shell, line: MetaLine) -> Result:
     words = list(line.args)
@@ -42,6 +49,9 @@ def _trace(shell: Shell, line: MetaLine) -> Result:
     full = bool(words) and words[-1].lower() == "full"
     if full:
         words.pop()
+    _stop_following(shell)
+    if words == ["stop"]:
+        return Info(["trace: not following a call"], style="dim")
     events = list(shell.history)
     if not words:
         return _recent(shell, events)
@@ -64,13 +74,13 @@ def _trace(shell: Shell, line: MetaLine) -> Result:
         return Info([json_dumps(to_json(call))])
     if exports:
         return Info(notes + saved, style="dim")
-    return Info(_show(shell, call, full) + notes)
-
-
-def _show(shell: Shell, call: Call, full: bool) -> list[str]:
-    from ..trace.ladder import ladder
-
-    return ladder(call, width=shell.width(), full=full)
+    live = not call.ended and shell.event_sink is None and shell.connected
+    head, rows = ladder_parts(call, width=shell.width(), full=full, merge=False if live else None)
+    if live:
+        _follow(shell, call, events[-1].seq if events else 0, head, len(rows), full)
+        notes.append("(the call is in progress: new steps follow as they come;"
+                     " .trace stop ends that)")
+    return Info(head + rows + notes)
 
 
 def _export(call: Call, option: str, path: str) -> None:
@@ -130,6 +140,52 @@ def _older(shell: Shell, first_seq: int) -> list[str]:
         return [f"(the event history starts at {clock(history.start)}:"
                 " this call may have begun earlier)"]
     return []
+
+
+class _Follower:
+    """Shows the new steps of a call in progress above the prompt, until the call's
+    last channel hangs up, the connection goes, or ``.trace stop``."""
+
+    def __init__(self, shell: Shell, call: Call, seq: int, head: list[str], shown: int,
+                 full: bool) -> None:
+        self.shell, self.call, self.seq = shell, call, seq
+        self.head, self.shown, self.full = head, shown, full
+        self.stop = threading.Event()
+        threading.Thread(target=self.run, name="amishell-trace", daemon=True).start()
+
+    def run(self) -> None:
+        view = self.shell.view
+        while not self.stop.wait(FOLLOW_TICK):
+            new = self.shell.history.since(self.seq)
+            if new:
+                self.seq = new[-1].seq
+            if not any([follow(self.call, e) for e in new]):
+                if not self.shell.connected:
+                    return
+                continue
+            head, rows = ladder_parts(self.call, width=self.shell.width(), full=self.full,
+                                      merge=False)
+            lines = (head[1:] if head[1:] != self.head[1:] else []) + rows[self.shown:]
+            self.head, self.shown = head, len(rows)
+            if lines:
+                view.notice_fragments([("", "\n".join(lines) + "\n")])
+            if self.call.ended:
+                view.notice(f"trace: call {clean(self.call.linkedid)} ended", style="dim")
+                return
+
+
+_FOLLOWING: weakref.WeakKeyDictionary[Shell, _Follower] = weakref.WeakKeyDictionary()
+
+
+def _follow(shell: Shell, call: Call, seq: int, head: list[str], shown: int,
+            full: bool) -> None:
+    _FOLLOWING[shell] = _Follower(shell, call, seq, head, shown, full)
+
+
+def _stop_following(shell: Shell) -> None:
+    follower = _FOLLOWING.pop(shell, None)
+    if follower is not None:
+        follower.stop.set()
 
 
 @command(

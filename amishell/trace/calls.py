@@ -21,7 +21,8 @@ from ..message import Message
 from ..shell.eventhistory import Kept
 
 __all__ = [
-    "Call", "CallSummary", "channel_names", "find_call", "linked_ids", "list_calls", "resolve",
+    "Call", "CallSummary", "channel_names", "find_call", "follow", "linked_ids", "list_calls",
+    "resolve",
 ]
 
 #: Events about a device or a queue member, shared by every call that uses it.
@@ -69,22 +70,40 @@ def find_call(events: Iterable[Kept], linkedid: str) -> Call:
     kept = [e for e in events if not _is_shared(e.message)]
     call = Call(linkedid)
     for e in kept:  # first the channels and bridges of the call
-        m = e.message
-        ids = linked_ids(m)
-        for prefix, value in ids.items():
-            if value != linkedid:
-                continue
-            uid = m.value(prefix + "Uniqueid")
-            if uid and uid not in call.uniqueids:
-                call.uniqueids[uid] = m.value(prefix + "Channel") or uid
-        if linkedid in ids.values():
-            bridge = m.value("BridgeUniqueid")
-            if bridge:
-                call.bridges.add(bridge)
+        _learn(call, e.message)
     for e in kept:
         if _belongs(e.message, call):
             call.steps.append(e)
     return call
+
+
+def _learn(call: Call, m: Message) -> bool:
+    """Note the channels and bridge of ``m`` if it carries the call's Linkedid."""
+    ids = linked_ids(m)
+    if call.linkedid not in ids.values():
+        return False
+    for prefix, value in ids.items():
+        if value == call.linkedid:
+            uid = m.value(prefix + "Uniqueid")
+            if uid and uid not in call.uniqueids:
+                call.uniqueids[uid] = m.value(prefix + "Channel") or uid
+    bridge = m.value("BridgeUniqueid")
+    if bridge:
+        call.bridges.add(bridge)
+    return True
+
+
+def follow(call: Call, event: Kept) -> bool:
+    """Add ``event`` (newer than every step) to ``call`` if it belongs; True if so.
+    (A bridge created before the call entered it is found by :func:`find_call`.)"""
+    m = event.message
+    if _is_shared(m):
+        return False
+    _learn(call, m)
+    if _belongs(m, call):
+        call.steps.append(event)
+        return True
+    return False
 
 
 def _belongs(m: Message, call: Call) -> bool:

@@ -21,7 +21,7 @@ from .calls import Call
 from .layout import Row, layout
 from .text import clock
 
-__all__ = ["ladder"]
+__all__ = ["ladder", "ladder_parts"]
 
 TIME_WIDTH: Final = 10
 PAIR_GAP: Final = 4
@@ -32,7 +32,15 @@ _LINE: Final = {"dial": "─", "answer": "─", "fail": "╌", "bridge": "═", 
 
 
 def ladder(call: Call, *, width: int = 100, full: bool = False) -> list[str]:
-    lay = layout(call)
+    head, rows = ladder_parts(call, width=width, full=full)
+    return head + rows
+
+
+def ladder_parts(call: Call, *, width: int = 100, full: bool = False,
+                 merge: bool | None = None) -> tuple[list[str], list[str]]:
+    """The ladder's heading (legend and lane tags) and its rows (``merge``: variables
+    set one after another in a lane share a row; by default unless ``full``)."""
+    lay = layout(call, merge=not full if merge is None else merge)
     xs = lay.positions(2, PAIR_GAP, LANE_GAP)
     area = (xs[-1] + 3) if xs else 2
     room = width - TIME_WIDTH - area
@@ -54,6 +62,7 @@ def ladder(call: Call, *, width: int = 100, full: bool = False) -> list[str]:
                 header[x + k] = ch
     lines.append("")
     lines.append(f"{'time':>9} " + "".join(header).rstrip())
+    head, lines = lines, []
     alive = [False] * len(lay.lanes)
     for row in lay.rows:
         for touched in (row.lane, row.to):
@@ -71,7 +80,7 @@ def ladder(call: Call, *, width: int = 100, full: bool = False) -> list[str]:
             bars = "".join(_bars(xs, alive, area))
             lines += [" " * TIME_WIDTH + bars + clean(f"  {k}: {v}")
                       for k, v in row.message.headers]
-    return lines
+    return head, lines
 
 
 def _bars(xs: list[int], alive: list[bool], area: int) -> list[str]:

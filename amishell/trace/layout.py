@@ -105,7 +105,9 @@ _ARROWS = {
 }
 
 
-def layout(call: Call) -> Layout:
+def layout(call: Call, *, merge: bool = True) -> Layout:
+    """The lanes and rows of ``call``; ``merge``: variables set one after another
+    in the same lane share a row."""
     out = Layout(call, _lanes(call.channels))
     members: dict[str, list[str]] = {}  # bridge -> channels in it
     for step in call.steps:
@@ -142,5 +144,11 @@ def layout(call: Call) -> Layout:
             row.kind, row.lane = "end", own
         elif own is not None:
             row.kind, row.lane = "note", own
+        last = out.rows[-1] if out.rows else None
+        if merge and name == "VarSet" and last is not None and last.message.name == "VarSet" and (
+            last.lane == row.lane and row.kind == "note"
+        ):
+            last.note += f", {m.value('Variable') or ''}={m.value('Value') or ''}"
+            continue
         out.rows.append(row)
     return out

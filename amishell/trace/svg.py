@@ -32,7 +32,7 @@ def _text(value: str) -> str:
 
 
 def to_svg(call: Call) -> str:
-    lay = layout(call)
+    lay = layout(call, merge=False)
     xs = lay.positions(LEFT + 40, PAIR, LANE)
     notes_x = (xs[-1] if xs else LEFT) + 40
     top = max(TOP, 64 + 14 * len(lay.lanes))
