@@ -192,5 +192,6 @@ def test_a_call_in_progress_keeps_growing_until_it_ends(
         time.sleep(0.05)
     shell.close()
     text = "".join(shown)
-    assert text.count("✕  Hangup  hangup: ") == 2  # each half of the Local channel
+    hangups = [line for line in text.splitlines() if "Hangup  hangup:" in line]
+    assert len(hangups) == 2 and all("✕" in line for line in hangups)  # each Local half
     assert f"trace: call {first.lines[0].split()[1].rstrip(':')} ended" in text
