@@ -195,3 +195,20 @@ def test_a_call_in_progress_keeps_growing_until_it_ends(
     hangups = [line for line in text.splitlines() if "Hangup  hangup:" in line]
     assert len(hangups) == 2 and all("✕" in line for line in hangups)  # each Local half
     assert f"trace: call {first.lines[0].split()[1].rstrip(':')} ended" in text
+
+
+def test_trace_completes_channel_names_seen() -> None:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from amishell.shell.completer import AMICompleter
+
+    ctx = Context(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(), env={},
+                  tty_path=None)
+    shell = Shell(ctx, Target(host="127.0.0.1", port=1, username="admin"), username="admin",
+                  secret="s3cret-admin")
+    for t, frame in load(CALL_TRACE).events:
+        shell.history.add(frame, 1_800_000_000 + t)
+    words = [c.text for c in AMICompleter(shell.sources).get_completions(
+        Document(".trace 00000531"), CompleteEvent())]
+    assert sorted(words) == ["Local/100@demo-00000531;1", "Local/100@demo-00000531;2"]

@@ -127,6 +127,7 @@ class Shell:
             meta=_meta_summaries,
             event_names=lambda: sorted(self.event_names),
             profiles=profiles,
+            channels_seen=self._channels_seen,
             server_key=self.server_key,
         )
         if target.event_filter:
@@ -141,6 +142,12 @@ class Shell:
 
     def __repr__(self) -> str:
         return f"<Shell {self.username}@{self.target.address} {self.state}>"
+
+    def _channels_seen(self) -> list[str]:
+        """Channel names in the recent event history, newest first (``.trace``)."""
+        from ..trace import channel_names
+
+        return channel_names(self.history.last(5000))
 
     def redact(self, text: str) -> str:
         """``text`` with the manager secret starred out (the last line of defence for

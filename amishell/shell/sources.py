@@ -47,6 +47,7 @@ class LiveSources:
         meta: Callable[[], dict[str, str]] = dict,
         event_names: Callable[[], list[str]] = list,
         profiles: Callable[[], list[str]] = list,
+        channels_seen: Callable[[], list[str]] = list,
         server_key: Callable[[], str] = str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -55,6 +56,7 @@ class LiveSources:
         self._meta = meta
         self._event_names = event_names
         self._profiles = profiles
+        self.channels_seen = channels_seen
         self._server_key = server_key
         self._clock = clock
         self._lock = threading.Lock()
