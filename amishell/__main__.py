@@ -275,11 +275,11 @@ def _start_record(args: argparse.Namespace, ctx: Context, shell: Any) -> bool:
         return True
     import os
 
-    from .capture import Capture
+    from .shell.tracecmd import open_capture
 
     path = os.path.expanduser(args.record)
     try:
-        shell.capture = Capture(path, redact=shell.redact)
+        shell.capture = open_capture(shell, path)
     except OSError as e:
         ctx.error(f"cannot record to {path}: {e.strerror}")
         return False

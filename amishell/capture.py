@@ -69,12 +69,15 @@ class Capture:
         redact: Callable[[str], str] = str,
         max_behind: int = DEFAULT_MAX_BEHIND,
         clock: Callable[[], float] = time.monotonic,
+        on_gap: Callable[[int], object] | None = None,
     ) -> None:
         self.path = path
         self._file = open_private(path)
         self._redact = redact
         self.max_behind = max_behind
         self._clock = clock
+        #: Called (on the caller's thread, never blocking) when chunks start being lost.
+        self.on_gap = on_gap
         self._start = clock()
         self._queue: collections.deque[dict[str, Any]] = collections.deque()
         self._queued = 0
@@ -125,17 +128,19 @@ class Capture:
         with self._cv:
             if self._closing:
                 return
-            if size and self._queued + size > self.max_behind:
-                self.lost_bytes += size
-                self._gap += size
+            if not size or self._queued + size <= self.max_behind:
+                if self._gap:
+                    self._queue.append({"t": t, "dir": "gap", "lost_bytes": self._gap})
+                    self._gap = 0
+                self._queue.append({"t": t, "dir": direction, "raw": data})
+                self._queued += size
+                self._cv.notify()
                 return
-            if self._gap:
-                self._queue.append({"t": t, "dir": "gap", "lost_bytes": self._gap})
-                self._gap = 0
-            record: dict[str, Any] = {"t": t, "dir": direction, "raw": data}
-            self._queue.append(record)
-            self._queued += size
-            self._cv.notify()
+            self.lost_bytes += size
+            starting = not self._gap
+            self._gap += size
+        if starting and self.on_gap is not None:
+            self.on_gap(self.lost_bytes)
 
     def _writer(self) -> None:
         while True:

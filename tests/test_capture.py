@@ -42,12 +42,13 @@ def test_capture_file_is_private_and_stars_secrets_split_mid_line(tmp_path: Path
 
 def test_a_disk_too_far_behind_leaves_a_gap_record(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
-    cap = Capture(str(path), max_behind=100)
+    told: list[int] = []
+    cap = Capture(str(path), max_behind=100, on_gap=told.append)
     cap.opened("h:1")
     cap.received(b"x" * 500)  # more than may wait: counted, not kept
     cap.received(b"Event: A\r\n\r\n")
     cap.close()
-    assert cap.lost_bytes == 500
+    assert cap.lost_bytes == 500 and told == [500]
     recs = records(path)
     assert {"dir": "gap", "lost_bytes": 500}.items() <= recs[1].items()
     assert recs[2]["data"] == "Event: A\r\n\r\n"

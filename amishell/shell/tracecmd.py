@@ -21,7 +21,7 @@ from .render import Info, Problem, TableResult
 if TYPE_CHECKING:
     from .core import Result, Shell
 
-__all__: list[str] = []
+__all__ = ["open_capture"]
 
 RECENT = 20
 FOLLOW_TICK = 0.25
@@ -209,7 +209,7 @@ def _record(shell: Shell, line: MetaLine) -> Result:
         return Info([f"capture closed: {_record_status(current)}"], style="dim")
     path = os.path.expanduser(word)
     try:
-        capture = Capture(path, redact=shell.redact)
+        capture = open_capture(shell, path)
     except OSError as e:
         return Problem(f"cannot open {path}: {e.strerror}")
     if current is not None:
@@ -221,6 +221,21 @@ def _record(shell: Shell, line: MetaLine) -> Result:
             capture.opened(shell.target.address)
         client.wire_observer = capture
     return Info([f"recording the session to {path} (secrets starred)"], style="dim")
+
+
+def open_capture(shell: Shell, path: str) -> Capture:
+    """A capture to ``path`` for ``shell``'s session (OSError when it cannot be made);
+    when the disk falls behind, the shell says so once per gap."""
+
+    def on_gap(lost: int) -> None:
+        text = (f"capture {path}: the disk fell behind, traffic is being lost"
+                f" ({lost} bytes so far; the file marks the gap)")
+        if shell.event_sink is None:
+            shell.view.notice(text)
+        else:
+            shell.ctx.error(text)
+
+    return Capture(path, redact=shell.redact, on_gap=on_gap)
 
 
 def _stop_recording(shell: Shell) -> None:
