@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import threading
@@ -70,6 +71,9 @@ def test_amishell_replay_traces_a_call_from_a_capture(tmp_path: Path) -> None:
     assert data["channels"][0] == "Local/300@demo-00000532;1"
     names = [e["Event"] for e in data["events"]]
     assert "QueueCallerJoin" in names and names.count("Hangup") == 4
+    first, last = (datetime.datetime.fromisoformat(data["events"][i]["_received"][:-1])
+                   for i in (0, -1))
+    assert 2.9 < (last - first).total_seconds() < 3.1  # the recorded timing, not the replay's
     assert "DeviceStateChange" not in names
 
 
@@ -212,3 +216,25 @@ def test_trace_completes_channel_names_seen() -> None:
     words = [c.text for c in AMICompleter(shell.sources).get_completions(
         Document(".trace 00000531"), CompleteEvent())]
     assert sorted(words) == ["Local/100@demo-00000531;1", "Local/100@demo-00000531;2"]
+
+
+def test_an_event_log_replays_with_its_own_times(tmp_path: Path) -> None:
+    from amishell.protocol import parse_frame
+    from amishell.trace.text import iso_time
+
+    log = tmp_path / "events.log"
+    with log.open("w") as f:
+        for t, frame in load(CALL_TRACE).events:
+            item = parse_frame(frame).to_json()
+            item["_received"] = iso_time(1_800_000_000 + t)
+            f.write(json.dumps(item) + "\n")
+    status, out, err = run(["--replay", str(log), "--json", "-x", ".trace 1796571794.2656"],
+                           tmp_path)
+    assert status == ExitStatus.OK, err
+    data = json.loads(out)
+    originals = {json.dumps({k: v for k, v in e.items() if k != "_received"}): e["_received"]
+                 for e in map(json.loads, log.read_text().splitlines())}
+    assert len(data["events"]) == 75
+    for event in data["events"]:
+        received = event.pop("_received")
+        assert originals[json.dumps(event)] == received

@@ -44,6 +44,8 @@ class Recording:
     greeting: str = "Asterisk Call Manager/13.0.0"
     #: Bytes the capture says it lost (``gap`` records).
     lost_bytes: int = 0
+    #: When the first event was received (an event file's ``_received``), if known.
+    started: float | None = None
 
     @property
     def duration(self) -> float:
@@ -186,6 +188,7 @@ def _read_event_log(recording: Recording, records: list[dict[str, object]]) -> N
         if when is not None and first is None:
             first = when
         t = 0.0 if when is None or first is None else when - first
+        recording.started = first
         lines = []
         for key, value in record.items():
             if key.startswith("_") or key in ("events", "complete"):

@@ -4,7 +4,9 @@ The capture is served by a :class:`~.server.ReplayServer` in this process and
 the shell connects to it as to any server, so every view works unchanged. In a
 script (``-x``), the whole capture is played first, as fast as possible, then
 the lines run: :class:`ReplayedShell` waits after connecting until every
-recorded event is in the event history.
+recorded event is in the event history, then gives the history the recorded
+times (an event file's own, or the capture's offsets, ending at the replay),
+so that a trace shows when each step happened.
 """
 
 from __future__ import annotations
@@ -60,8 +62,17 @@ class ReplayedShell(Shell):
 
 
 def wait_played(shell: Shell, recording: Recording, server: ReplayServer) -> None:
+    # A capture's times are offsets: its last event is placed at the moment of the replay.
+    origin = recording.started if recording.started is not None else (
+        time.time() - recording.duration
+    )
     deadline = time.monotonic() + PLAY_TIMEOUT
     server.played.wait(PLAY_TIMEOUT)
     want = len(recording.events)
     while shell.history.total < want and time.monotonic() < deadline and shell.connected:
         time.sleep(0.01)
+    if shell.history.total >= want:
+        shell.history.clear()
+        first = recording.events[0][0] if recording.events else 0.0
+        for t, frame in recording.events:
+            shell.history.add(frame, origin + t - first)
