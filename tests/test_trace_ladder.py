@@ -81,3 +81,14 @@ def test_svg_of_a_recorded_call_is_well_formed() -> None:
     assert doc.documentElement.tagName == "svg"
     assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing external
     assert svg.count("<title>") >= 75
+
+
+def test_hidden_lanes_leave_their_steps_as_named_notes() -> None:
+    call = find_call(history(), QUEUED)
+    lines = ladder(call, width=100, hide={"B"})
+    text = "\n".join(lines)
+    assert "B1  Local/100@demo-00000533;1 (hidden)" in text
+    assert "A1  A2" in text and "B1  B2" not in text.split("\n\n")[1]
+    dial = next(line for line in lines if "DialBegin  dial Local/100@demo" in line)
+    assert "[B1]" in dial and "▶" not in dial  # the arrow's far end is hidden
+    assert len([line for line in lines if "Hangup  hangup:" in line]) == 4  # nothing lost

@@ -30,11 +30,12 @@ EXPORTS = ("--text", "--json", "--svg")
 
 @command(
     "trace",
-    ".trace [ID [full]|stop] [--text|--json|--svg FILE]",
+    ".trace [ID [full] [hide TAGS]|stop] [--text|--json|--svg FILE]",
     "follow a call (channel, Uniqueid or Linkedid)",
     "  .trace alone lists the recent calls. ID is a channel name, a Uniqueid or a",
     "  Linkedid; every event of the call (all its channels) is taken from the event",
     "  history. 'full' shows every header. --text, --json, --svg FILE save it.",
+    "  hide B1,C leaves lanes out of the ladder (B: both halves of a Local channel).",
     "  A call in progress goes on growing as its events come, until it ends or",
     "  .trace stop.",
 )
@@ -46,6 +47,14 @@ def _trace(shell: Shell, line: MetaLine) -> Result:
         del words[-2:]
     if any(w in EXPORTS for w in words):
         return Problem("--text, --json and --svg each take a FILE: .trace ID --json call.json")
+    hide: set[str] = set()
+    lowered = [w.lower() for w in words]
+    if "hide" in lowered:
+        at = lowered.index("hide")
+        if at + 1 >= len(words):
+            return Problem("hide takes lane tags: .trace ID hide B1,C (B hides both halves)")
+        hide = {t.strip().upper() for t in words[at + 1].split(",") if t.strip()}
+        del words[at : at + 2]
     full = bool(words) and words[-1].lower() == "full"
     if full:
         words.pop()
@@ -75,9 +84,10 @@ def _trace(shell: Shell, line: MetaLine) -> Result:
     if exports:
         return Info(notes + saved, style="dim")
     live = not call.ended and shell.event_sink is None and shell.connected
-    head, rows = ladder_parts(call, width=shell.width(), full=full, merge=False if live else None)
+    head, rows = ladder_parts(call, width=shell.width(), full=full,
+                              merge=False if live else None, hide=hide)
     if live:
-        _follow(shell, call, events[-1].seq if events else 0, head, len(rows), full)
+        _follow(shell, call, events[-1].seq if events else 0, head, len(rows), full, hide)
         notes.append("(the call is in progress: new steps follow as they come;"
                      " .trace stop ends that)")
     return Info(head + rows + notes)
@@ -147,9 +157,9 @@ class _Follower:
     last channel hangs up, the connection goes, or ``.trace stop``."""
 
     def __init__(self, shell: Shell, call: Call, seq: int, head: list[str], shown: int,
-                 full: bool) -> None:
+                 full: bool, hide: set[str]) -> None:
         self.shell, self.call, self.seq = shell, call, seq
-        self.head, self.shown, self.full = head, shown, full
+        self.head, self.shown, self.full, self.hide = head, shown, full, hide
         self.stop = threading.Event()
         threading.Thread(target=self.run, name="amishell-trace", daemon=True).start()
 
@@ -164,7 +174,7 @@ class _Follower:
                     return
                 continue
             head, rows = ladder_parts(self.call, width=self.shell.width(), full=self.full,
-                                      merge=False)
+                                      merge=False, hide=self.hide)
             lines = (head[1:] if head[1:] != self.head[1:] else []) + rows[self.shown:]
             self.head, self.shown = head, len(rows)
             if lines:
@@ -178,8 +188,8 @@ _FOLLOWING: weakref.WeakKeyDictionary[Shell, _Follower] = weakref.WeakKeyDiction
 
 
 def _follow(shell: Shell, call: Call, seq: int, head: list[str], shown: int,
-            full: bool) -> None:
-    _FOLLOWING[shell] = _Follower(shell, call, seq, head, shown, full)
+            full: bool, hide: set[str]) -> None:
+    _FOLLOWING[shell] = _Follower(shell, call, seq, head, shown, full, hide)
 
 
 def _stop_following(shell: Shell) -> None:

@@ -31,16 +31,20 @@ _LINE: Final = {"dial": "─", "answer": "─", "fail": "╌", "bridge": "═", 
                 "transfer": "~"}
 
 
-def ladder(call: Call, *, width: int = 100, full: bool = False) -> list[str]:
-    head, rows = ladder_parts(call, width=width, full=full)
+def ladder(call: Call, *, width: int = 100, full: bool = False,
+           hide: set[str] | None = None) -> list[str]:
+    head, rows = ladder_parts(call, width=width, full=full, hide=hide)
     return head + rows
 
 
 def ladder_parts(call: Call, *, width: int = 100, full: bool = False,
-                 merge: bool | None = None) -> tuple[list[str], list[str]]:
+                 merge: bool | None = None, hide: set[str] | None = None
+                 ) -> tuple[list[str], list[str]]:
     """The ladder's heading (legend and lane tags) and its rows (``merge``: variables
-    set one after another in a lane share a row; by default unless ``full``)."""
-    lay = layout(call, merge=not full if merge is None else merge)
+    set one after another in a lane share a row, by default unless ``full``; ``hide``:
+    tags of lanes left out, see :meth:`~.layout.Layout.without`)."""
+    whole = layout(call, merge=not full if merge is None else merge)
+    lay = whole.without(hide or set())
     xs = lay.positions(2, PAIR_GAP, LANE_GAP)
     area = (xs[-1] + 3) if xs else 2
     room = width - TIME_WIDTH - area
@@ -50,9 +54,12 @@ def ladder_parts(call: Call, *, width: int = 100, full: bool = False,
     begun = f", began {clock(start)}" if call.steps else ""
     lines = [clean(f"call {call.linkedid}: {len(call.channels)} channels, {len(call.steps)}"
                    f" events{begun}, {state}")]
-    for i, lane in enumerate(lay.lanes):
+    shown = {lane.tag for lane in lay.lanes}
+    for i, lane in enumerate(whole.lanes):
         mark = ""
-        if lane.pair is not None:
+        if lane.tag not in shown:
+            mark = " (hidden)"
+        elif lane.pair is not None:
             mark = " ┐ one Local channel" if lane.pair > i else " ┘"
         lines.append(clean(f"  {lane.tag:<3} {lane.channel}") + mark)
     header = [" "] * area

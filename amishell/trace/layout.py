@@ -31,7 +31,7 @@ class Lane:
 class Row:
     when: float
     message: Message
-    kind: str  # "note", "arrow", "end" or "none"
+    kind: str  # "note", "arrow", "end", "none" (no lane) or "hidden" (its lane is)
     lane: int | None = None
     #: For an arrow: the lane it points to (``lane`` is where it starts).
     to: int | None = None
@@ -56,6 +56,39 @@ class Layout:
                 x += pair_gap if self.lanes[i - 1].pair == i else lane_gap
             xs.append(x)
         return xs
+
+    def without(self, tags: set[str]) -> Layout:
+        """The same ladder without the lanes ``tags`` names (``B`` names both halves
+        ``B1`` and ``B2``); a step in a hidden lane stays, as a note naming it."""
+        hidden = {i for i, lane in enumerate(self.lanes)
+                  if lane.tag in tags or lane.tag.rstrip("12") in tags}
+        if not hidden:
+            return self
+        new_index: dict[int, int] = {}
+        lanes: list[Lane] = []
+        for i, lane in enumerate(self.lanes):
+            if i not in hidden:
+                new_index[i] = len(lanes)
+                lanes.append(Lane(lane.channel, lane.tag, lane.pair))
+        for lane in lanes:
+            lane.pair = new_index.get(lane.pair) if lane.pair is not None else None
+        out = Layout(self.call, lanes)
+        for row in self.rows:
+            ends = [i for i in (row.lane, row.to) if i is not None]
+            gone = [self.lanes[i].tag for i in ends if i in hidden]
+            if not gone:
+                out.rows.append(Row(row.when, row.message, row.kind,
+                                    None if row.lane is None else new_index[row.lane],
+                                    None if row.to is None else new_index[row.to],
+                                    row.style, row.note))
+                continue
+            kept = [new_index[i] for i in ends if i not in hidden]
+            note = f"[{','.join(gone)}] {row.note}"
+            if kept:
+                out.rows.append(Row(row.when, row.message, "note", kept[0], note=note))
+            else:
+                out.rows.append(Row(row.when, row.message, "hidden", note=note))
+        return out
 
     def index(self, channel: str | None) -> int | None:
         if not channel:
