@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Final
 
+from ..errors import AMIError
 from ..protocol import Framer, parse_frame
 from .recording import Recording, action_key
 
@@ -132,7 +133,10 @@ class _Session:
         self.close()
 
     def _answer(self, frame: bytes) -> bool:
-        message = parse_frame(frame)
+        try:
+            message = parse_frame(frame)
+        except (ValueError, AMIError):  # garbage from the client: ignored
+            return True
         action = (message.value("Action") or "").lower()
         action_id = message.action_id
         if action == "login":
