@@ -67,7 +67,12 @@ class Call:
 
 def find_call(events: Iterable[Kept], linkedid: str) -> Call:
     """The call ``linkedid``: its events in order, its channels and bridges."""
-    kept = [e for e in events if not _is_shared(e.message)]
+    needle = linkedid.encode()
+    # An event naming some call's Linkedid but not this one's is another call's:
+    # left out by a look at its bytes, before its headers are read.
+    kept = [e for e in events if (
+        e.message.raw is None or needle in e.message.raw or b"inkedid:" not in e.message.raw
+    ) and not _is_shared(e.message)]
     call = Call(linkedid)
     for e in kept:  # first the channels and bridges of the call
         _learn(call, e.message)
