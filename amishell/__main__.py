@@ -4,6 +4,7 @@
              [--tls-ca FILE] [--md5]
              [--demo] [-x LINE]... [--events [FILTER]] [--json] [--count N] [--duration S]
              [--read-only] [--confirm] [--yes]
+             [--record FILE] [--replay FILE [--speed N]]
 
 The secret never comes from the command line: a profile (``secret_command``,
 ``secret``, ``secret_file``), ``AMI_SECRET``, or a prompt on the terminal.
@@ -61,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a production server: ask y/N before what changes the PBX")
     p.add_argument("--yes", action="store_true",
                    help="with confirmation on: send without asking (scripts refuse otherwise)")
+    p.add_argument("--record", metavar="FILE",
+                   help="capture the session's traffic to FILE (JSON Lines, secrets starred)")
+    p.add_argument("--replay", metavar="FILE",
+                   help="open the shell on a capture (or a .log event file), no server needed")
+    p.add_argument("--speed", type=float, default=1.0, metavar="N",
+                   help="with --replay: N times the recorded pace (0: as fast as possible)")
     p.add_argument("--config", metavar="PATH", help="config file (default: XDG location)")
     p.add_argument("--no-history", action="store_true", help="do not read or write history")
     p.add_argument("--version", action="version", version=f"amishell {__version__}")
@@ -113,8 +120,26 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
     if args.confirm:
         target.confirm = True
     batch = bool(args.lines) or args.events is not None or not ctx.stdin_isatty
-    demo = None
-    if args.demo:
+    demo: Any = None
+    if args.replay:
+        from .replay import RecordingError
+        from .replay.shell import start_replay
+
+        if args.speed < 0:
+            ctx.error("--speed must be 0 (as fast as possible) or more")
+            return ExitStatus.USAGE
+        try:
+            demo, secret = start_replay(args.replay, 0.0 if batch else args.speed, target, ctx)
+            args.replay_server = demo
+            assert target.username is not None
+            login, asked = _login(target, target.username, secret), False
+        except RecordingError as e:
+            ctx.error(str(e))
+            return ExitStatus.USAGE
+        except OSError as e:
+            ctx.error(f"cannot replay {args.replay}: {e.strerror or e}")
+            return ExitStatus.USAGE
+    elif args.demo:
         demo, secret = _start_demo(target, ctx)
         assert target.username is not None
         login, asked = _login(target, target.username, secret), False
@@ -190,6 +215,8 @@ def _interactive(
     shell = Shell(ctx, login.target, username=login.username, secret=login.secret,
                   profiles=lambda: names, config=config)
     shell.guard.yes = args.yes
+    if not _start_record(args, ctx, shell):
+        return ExitStatus.USAGE
     # Connect and log in while prompt_toolkit loads: the waits for the server
     # overlap the imports, and the prompt is ready that much sooner.
     outcome: list[str | None] = []
@@ -256,12 +283,38 @@ def _batch(args: argparse.Namespace, ctx: Context, login: Login, config: Config)
             ctx.error(str(e))
             return ExitStatus.USAGE
         tail = EventTail(flt, args.count, args.duration)
-    else:
+    elif not args.replay:
         target.events = "off"
-    shell = Shell(ctx, target, username=login.username, secret=login.secret, config=config)
+    shell: Shell
+    if args.replay:
+        from .replay.shell import ReplayedShell
+
+        shell = ReplayedShell(ctx, target, username=login.username, secret=login.secret,
+                              server=args.replay_server, config=config)
+    else:
+        shell = Shell(ctx, target, username=login.username, secret=login.secret, config=config)
     shell.guard.yes = args.yes
+    if not _start_record(args, ctx, shell):
+        return ExitStatus.USAGE
     script = None if args.lines or tail is not None else ctx.stdin
     return run_batch(shell, ctx, lines=args.lines, script=script, tail=tail)
+
+
+def _start_record(args: argparse.Namespace, ctx: Context, shell: Any) -> bool:
+    """``--record FILE``: the capture, before the connection opens."""
+    if not args.record:
+        return True
+    import os
+
+    from .shell.tracecmd import open_capture
+
+    path = os.path.expanduser(args.record)
+    try:
+        shell.capture = open_capture(shell, path)
+    except OSError as e:
+        ctx.error(f"cannot record to {path}: {e.strerror}")
+        return False
+    return True
 
 
 if __name__ == "__main__":

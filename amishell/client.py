@@ -303,6 +303,7 @@ class AMIClient:
         max_queue_bytes: int = 256 << 20,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         disconnect_callback: Callable[[str], object] | None = None,
+        wire_observer: Any = None,
     ) -> None:
         if username is None:
             raise ValueError("Required parameter 'username' not defined")
@@ -326,6 +327,8 @@ class AMIClient:
         #: consumer that wants few of many events does not pay to parse the rest.
         self.event_prefilter = event_prefilter
         self.disconnect_callback = disconnect_callback
+        #: Told of every byte both ways (``opened``/``sent``/``received``/``closed``).
+        self.wire_observer = wire_observer
         self.timeout = float(timeout)
         self.tls = tls
         self.auth = auth
@@ -462,6 +465,8 @@ class AMIClient:
                 transport = tls
             else:
                 transport = PlainTransport(sock)
+            if self.wire_observer is not None:
+                self.wire_observer.opened(f"{self.host}:{self.port}")
             self._framer = Framer(greeting=True, max_message_size=self.max_message_size)
             leftover = self._read_greeting(transport)
         except ssl.SSLCertVerificationError as exc:
@@ -500,6 +505,8 @@ class AMIClient:
             data = transport.recv()
             if not data:
                 raise _ConnectFailed("Connection closed without input")
+            if self.wire_observer is not None:
+                self.wire_observer.received(data)
             self._debug_in(data)
             frames.extend(framer.feed(data))
         self.greeting = str(framer.greeting)
@@ -638,6 +645,8 @@ class AMIClient:
             self._debug_out(pairs)
         try:
             transport.sendall(data)
+            if self.wire_observer is not None:
+                self.wire_observer.sent(data)
         except OSError as exc:
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
         transport.want_reader()
@@ -705,6 +714,8 @@ class AMIClient:
         sent = time.monotonic()
         try:
             transport.sendall(head + line + b"\r\n\r\n")
+            if self.wire_observer is not None:
+                self.wire_observer.sent(head + line + b"\r\n\r\n")
         except OSError as exc:
             future = self._enroll_sent(action_id, action, headers, sent)
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
@@ -721,6 +732,8 @@ class AMIClient:
         if data:
             reply = self._response_alone(data, action_id)
             if reply is not None:
+                if self.wire_observer is not None:
+                    self.wire_observer.received(data)
                 return reply
         future = self._enroll_sent(action_id, action, headers, sent)
         if data is not None:
@@ -782,6 +795,8 @@ class AMIClient:
         self._debug_out(pairs)
         try:
             transport.sendall(data)
+            if self.wire_observer is not None:
+                self.wire_observer.sent(data)
         except OSError as exc:
             self._fail(f"Writing to socket failed: {_reason(exc)}", transport)
             return None
@@ -884,6 +899,8 @@ class AMIClient:
                     if self._transport is not transport:
                         return
                 elif (reply := self._response_alone(data, future.action_id)) is not None:
+                    if self.wire_observer is not None:
+                        self.wire_observer.received(data)
                     # The common case: the read is our response and nothing else.
                     self._pending.pop(key, None)
                     future._response = reply.raw
@@ -913,6 +930,8 @@ class AMIClient:
             self._fail("Reading from socket failed: connection closed by the server", transport)
             return False
         self.last_received = time.monotonic()
+        if self.wire_observer is not None:
+            self.wire_observer.received(data)
         if self.debug_file is not None:
             self._debug_in(data)
         framer = self._framer
@@ -1007,6 +1026,8 @@ class AMIClient:
             pending = list(self._pending.values())
             self._pending.clear()
         text = self._error or reason or NOT_CONNECTED
+        if self.wire_observer is not None:
+            self.wire_observer.closed()
         if reason is not None:
             transport.shutdown()
         for future in pending:

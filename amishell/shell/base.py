@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
 from .render import ClearScreen, Info, Output, Problem, TableResult
 
 if TYPE_CHECKING:
+    from ..capture import Capture
     from ..catalog import Catalog
     from ..client import ActionFuture, AMIClient
     from ..message import Message
@@ -114,6 +115,8 @@ class ShellAPI(Protocol):
 
     server_filters: list[list[tuple[str, str]]]
     docs: ServerDocs
+    capture: Capture | None
+    event_sink: Callable[[Message], None] | None
 
     def redact(self, text: str) -> str: ...
 

@@ -512,4 +512,4 @@ def _quit(shell: Shell, line: MetaLine) -> Result:
 
 
 # Commands defined in modules of their own register themselves on import.
-from . import serverfilters, why  # noqa: E402, F401
+from . import serverfilters, tracecmd, why  # noqa: E402, F401

@@ -50,6 +50,7 @@ class Sources(Protocol):
     def event_names(self) -> list[str]: ...
     def event_headers(self, name: str) -> list[str]: ...
     def profiles(self) -> list[str]: ...
+    def channels_seen(self) -> list[str]: ...
 
 
 class AMICompleter(Completer):
@@ -228,6 +229,12 @@ class AMICompleter(Completer):
                 yield from eventcomplete.filter_spec(src.event_names, src.event_headers, word)
             if first:
                 yield from _matching(list(META_WORDS["filter"]), word)
+        elif name == "trace":
+            if first:
+                live = self.sources.values("channel")
+                seen = [c for c in self.sources.channels_seen() if c not in live]
+                yield from _matching(live, word, meta="channel", contains=True)
+                yield from _matching(seen, word, meta="seen", contains=True)
         elif name == "events" and words[:1] == ["mask"] and (len(words) > 1 or not word):
             yield from self._kind_values("eventmask", word)
         elif first:

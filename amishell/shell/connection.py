@@ -31,6 +31,7 @@ from .config import Target
 from .options import tls_context
 
 if TYPE_CHECKING:
+    from ..capture import Capture
     from ..client import AMIClient
 
 __all__ = ["Connection", "Login", "Reconnector", "describe", "error_of", "probe"]
@@ -142,6 +143,8 @@ class Connection:
         #: Filter actions added this session, re-added on reconnect (AMI cannot list them).
         self.server_filters: list[list[tuple[str, str]]] = []
         self.debug_file: IO[str] | None = None
+        #: The session capture (``--record`` / ``.record``), told of every byte.
+        self.capture: Capture | None = None
         #: Called instead of reconnecting when the connection drops (batch mode).
         self.drop_sink: Callable[[str], None] | None = None
         self._on_event = on_event
@@ -207,6 +210,7 @@ class Connection:
             disconnect_callback=self._on_drop,
             debug_file=self.debug_file,
             max_queue_bytes=SHELL_QUEUE_BYTES,
+            wire_observer=self.capture,
         )
         client.event_prefilter = self._prefilter
         return client

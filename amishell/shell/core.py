@@ -33,6 +33,7 @@ from .serverdocs import ServerDocs
 from .sources import LiveSources
 
 if TYPE_CHECKING:
+    from ..capture import Capture
     from ..client import AMIClient
 
 __all__ = ["Connecting", "Pending", "Quit", "Result", "Shell"]
@@ -96,6 +97,7 @@ class Shell:
             event_names=lambda: self.docs.names(wait=LiveSources.WAIT),
             event_headers=self.docs.headers,
             profiles=profiles,
+            channels_seen=self._channels_seen,
             server_key=self.server_key,
             variables=lambda: list(self.variables),
         )
@@ -180,6 +182,21 @@ class Shell:
     @reconnect_first.setter
     def reconnect_first(self, value: float) -> None:
         self.conn.reconnector.first = value
+
+    @property
+    def capture(self) -> Capture | None:
+        """The session capture (``--record`` / ``.record``), told of every byte."""
+        return self.conn.capture
+
+    @capture.setter
+    def capture(self, value: Capture | None) -> None:
+        self.conn.capture = value
+
+    def _channels_seen(self) -> list[str]:
+        """Channel names in the recent event history, newest first (``.trace``)."""
+        from ..trace import channel_names
+
+        return channel_names(self.history.last(5000))
 
     def redact(self, text: str) -> str:
         """``text`` with the manager secret starred out (the last line of defence for
@@ -328,6 +345,8 @@ class Shell:
         if debug is not None:
             debug.close()
             self.conn.debug_file = None
+        if self.capture is not None:
+            self.capture.close()
 
     # -- running what the user typed ------------------------------------------------
     def start(self, item: Item) -> Pending | Result | Confirm:

@@ -57,6 +57,7 @@ class LiveSources:
         event_names: Callable[[], list[str]] = list,
         event_headers: Callable[[str], list[str]] = lambda name: [],
         profiles: Callable[[], list[str]] = list,
+        channels_seen: Callable[[], list[str]] = list,
         server_key: Callable[[], str] = str,
         variables: Callable[[], list[str]] = list,
         clock: Callable[[], float] = time.monotonic,
@@ -67,6 +68,7 @@ class LiveSources:
         self._event_names = event_names
         self._event_headers = event_headers
         self._profiles = profiles
+        self.channels_seen = channels_seen
         self._server_key = server_key
         self._clock = clock
         self._lock = threading.Lock()

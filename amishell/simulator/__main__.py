@@ -109,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAMES",
         help="comma-separated events never sent (manager.conf disabledevents)",
     )
+    p.add_argument("--replay", metavar="FILE",
+                   help="serve a capture (amishell --record) or a .log event file instead")
+    p.add_argument("--speed", type=float, default=1.0, metavar="N",
+                   help="with --replay: N times the recorded pace (0: as fast as possible)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     return p
@@ -126,6 +130,10 @@ def main(
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
+    if args.replay:
+        from ..replay.cli import serve
+
+        return serve(args.replay, args.host, args.port, args.speed, out, stop)
     context = None
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
