@@ -15,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shlex
-import signal
 import subprocess
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prompt_toolkit import PromptSession
@@ -28,9 +27,6 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import History
 from prompt_toolkit.input import Input
-from prompt_toolkit.input.typeahead import store_typeahead
-from prompt_toolkit.key_binding import KeyPress
-from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import Lexer, PygmentsLexer
 from prompt_toolkit.output import Output
 from prompt_toolkit.styles import (
@@ -52,6 +48,7 @@ from .lineparse import InputError, Item, MetaLine, parse
 from .render import ClearScreen, Fragments, Info, Problem, TableResult, to_text
 from .toolbar import make_toolbar
 from .views import VIEW_COMMANDS
+from .waiting import Waiter
 
 __all__ = ["InteractiveShell", "run_interactive"]
 
@@ -116,7 +113,6 @@ class InteractiveShell:
         self.ctx = ctx
         self.tick = tick
         self.color = ctx.color if color is None else color
-        self._interrupt: asyncio.Event | None = None
         #: Actions the user stopped waiting for whose response has not come yet.
         self._abandoned: dict[str, Pending] = {}
         self._output = asyncio.Lock()
@@ -146,6 +142,8 @@ class InteractiveShell:
             input=pt_input,
             output=pt_output,
         )
+        #: Waits that Ctrl-C stops, reading the keyboard meanwhile.
+        self.waiter = Waiter(self.session.input, self.interrupt)
 
     # -- the prompt -----------------------------------------------------------------
     def _prompt(self) -> StyleAndTextTuples:
@@ -239,78 +237,16 @@ class InteractiveShell:
         """Stop the current wait (what Ctrl-C does while a response is awaited),
         and the rest of a paste."""
         self._typed.clear()
-        if self._interrupt is not None:
-            self._interrupt.set()
-
-    def _catch_sigint(self) -> None:
-        """Ctrl-C outside the prompt (while waiting, printing) interrupts a wait, never
-        the shell. The prompt installs its own handler and removes it when done, so
-        this runs again after each prompt."""
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.interrupt)
-
-    async def _interruptible(self, aw: Awaitable[T], keys: bool) -> tuple[bool, T | None]:
-        self._interrupt = asyncio.Event()
-        task = asyncio.ensure_future(aw)
-        stop = asyncio.ensure_future(self._interrupt.wait())
-        try:
-            with self._keys_while_waiting() if keys else contextlib.nullcontext():
-                await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            self._interrupt = None
-        if task.done():
-            return True, task.result()
-        task.cancel()
-        return False, None
-
-    @contextlib.contextmanager
-    def _keys_while_waiting(self) -> Iterator[None]:
-        """Read the keyboard while waiting, in raw mode: Ctrl-C stops the wait, other
-        keys are kept for the next prompt. The terminal then echoes nothing into the
-        output (no stray ``^C`` or typed-ahead text) and no key is lost."""
-        inp = self.session.input
-        held: list[KeyPress] = []
-        loop = asyncio.get_running_loop()
-
-        def ready() -> None:
-            for key in inp.read_keys():
-                if key.key == Keys.ControlC:
-                    held.clear()  # as on a line: Ctrl-C drops what was typed so far
-                    self.interrupt()
-                elif key.key != Keys.CPRResponse:
-                    held.append(key)
-            if inp.closed:  # end of input: leave it to the next prompt
-                with contextlib.suppress(Exception):
-                    loop.remove_reader(inp.fileno())
-
-        try:
-            with inp.raw_mode(), inp.attach(ready):
-                yield
-        finally:
-            if held:
-                store_typeahead(inp, held)
+        self.waiter.interrupt()
 
     async def pause(self, seconds: float) -> bool:
         """Wait ``seconds``; False when Ctrl-C stopped the wait."""
-        finished, _ = await self._interruptible(asyncio.sleep(seconds), True)
+        finished, _ = await self.waiter.wait(asyncio.sleep(seconds), True)
         return finished
 
     async def in_thread(self, fn: Callable[[], T], keys: bool = True) -> tuple[bool, T | None]:
         """Run ``fn`` on a thread; ``(False, None)`` when Ctrl-C stopped the wait."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[T] = loop.create_future()
-
-        def run() -> None:
-            try:
-                value = fn()
-            except BaseException as e:  # handed to the loop, re-raised there
-                _resolve(loop, done, None, e)
-            else:
-                _resolve(loop, done, value, None)
-
-        threading.Thread(target=run, name="amishell-wait", daemon=True).start()
-        return await self._interruptible(done, keys)
+        return await self.waiter.in_thread(fn, keys)
 
     # -- running lines ----------------------------------------------------------------
     async def run_item(self, item: Item) -> bool:
@@ -470,7 +406,7 @@ class InteractiveShell:
                 except EOFError:
                     break
                 finally:
-                    self._catch_sigint()
+                    self.waiter.catch_sigint()
                 if not await self.handle(text) or not await self._run_pasted():
                     break
         finally:
@@ -487,24 +423,6 @@ class InteractiveShell:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".rstrip(": ")
-
-
-def _resolve(
-    loop: asyncio.AbstractEventLoop,
-    fut: asyncio.Future[Any],
-    value: Any,
-    error: BaseException | None,
-) -> None:
-    def set_it() -> None:
-        if fut.done():
-            return
-        if error is not None:
-            fut.set_exception(error)
-        else:
-            fut.set_result(value)
-
-    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-        loop.call_soon_threadsafe(set_it)
 
 
 def run_interactive(
