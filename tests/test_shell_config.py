@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from amishell.shell.asking import resolve_secret, resolve_username
 from amishell.shell.config import (
     ConfigError,
     Target,
     config_path,
     load_config,
     parse_hostport,
-    resolve_secret,
-    resolve_username,
 )
 from amishell.shell.context import Context
 from amishell.shell.history import MaskedFileHistory

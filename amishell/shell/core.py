@@ -9,8 +9,6 @@ turns the response into fragments.
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
@@ -25,9 +23,11 @@ from .context import Context, ExitStatus
 from .eventhistory import EventHistory
 from .events import EventView
 from .guard import Confirm, Guard
+from .intake import EventIntake
 from .jsonlines import received_at
-from .lineparse import CLI_WORDS, MASK, ActionLine, CliLine, InputError, Item, MetaLine
+from .lineparse import CLI_WORDS, ActionLine, CliLine, InputError, Item, MetaLine
 from .logins import Connector
+from .redact import redact
 from .render import ClearScreen, Fragments, Info, Output, Problem, Renderer, TableResult
 from .serverdocs import ServerDocs
 from .sources import LiveSources
@@ -54,7 +54,6 @@ class Shell:
         config: Config | None = None,
     ) -> None:
         self.ctx = ctx
-        self._redactor: tuple[str, re.Pattern[str]] | None = None
         self.width = width
         self.view = EventView(per_tick=max(1, target.events_per_tick))
         #: Every event received, raw, whatever the display shows (``event_history``).
@@ -70,19 +69,17 @@ class Shell:
         self.refused = False
         self.pager = target.pager
         self.debug_path: str | None = None
-        self.event_names: dict[str, None] = {}
-        #: Variable names seen in VarSet events, for completion (bounded).
-        self.variables: dict[str, None] = {}
-        #: First lines of events counted unparsed whose name was already learned.
-        self._heads_seen: set[bytes] = set()
+        #: Every event that arrives goes through it (history, counts, display).
+        self.intake = EventIntake(self.view, self.history)
+        #: Event and variable names seen, for completion.
+        self.event_names = self.intake.event_names
+        self.variables = self.intake.variables
         #: What Up recalls (set by the interactive shell); ``.history`` lists it.
         self.typed: TypedLines | None = None
-        #: Replace the display: every event goes here instead (batch mode).
-        self.event_sink: Callable[[Message], None] | None = None
         self.conn = Connection(
             Login(target, username, secret),
-            on_event=self._on_event,
-            prefilter=self._prefilter,
+            on_event=self.intake.on_event,
+            prefilter=self.intake.prefilter,
             on_login=self._on_login,
             notice=self.view.notice,
         )
@@ -101,6 +98,7 @@ class Shell:
             server_key=self.server_key,
             variables=lambda: list(self.variables),
         )
+        self.intake.on_hangup = self.sources.forget_channel
         if target.event_filter:
             from .events import EventFilter
 
@@ -166,6 +164,15 @@ class Shell:
             self.client.debug_file = value
 
     @property
+    def event_sink(self) -> Callable[[Message], None] | None:
+        """Replace the display: every event goes here instead (batch mode)."""
+        return self.intake.event_sink
+
+    @event_sink.setter
+    def event_sink(self, value: Callable[[Message], None] | None) -> None:
+        self.intake.event_sink = value
+
+    @property
     def drop_sink(self) -> Callable[[str], None] | None:
         """Called instead of reconnecting when the connection drops (batch mode)."""
         return self.conn.drop_sink
@@ -199,19 +206,8 @@ class Shell:
         return channel_names(self.history.last(5000))
 
     def redact(self, text: str) -> str:
-        """``text`` with the manager secret starred out (the last line of defence for
-        anything the shell writes: a server may echo a header the user typed).
-
-        Only a whole token is starred (not a part of a longer word or number), so a
-        weak secret such as ``secret`` or ``1234`` does not garble ``secrets`` or a
-        Uniqueid. A secret equal to the user name is no secret and is left alone.
-        """
-        secret = self.conn.login.secret
-        if len(secret) < 4 or secret not in text or secret == self.username:
-            return text
-        if self._redactor is None or self._redactor[0] != secret:
-            self._redactor = (secret, _token_pattern(secret))
-        return self._redactor[1].sub(MASK, text)
+        """``text`` with the manager secret starred out (see :func:`.redact.redact`)."""
+        return redact(text, self.conn.login.secret, self.username)
 
     def banner(self) -> list[str]:
         """What the shell says on connecting: where, which Asterisk, who."""
@@ -283,55 +279,6 @@ class Shell:
             self.catalog, self.catalog_live = self.offline, False
         if not self.catalog_live:
             self.catalog = self.offline
-
-    def _prefilter(self, frame: bytes) -> bool:
-        """Keep every event in the history; count, unparsed, an event the view
-        would not keep (a flood, a pause)."""
-        self.history.add(frame, time.time())
-        if frame.startswith((b"Event: Hangup\r", b"Event: VarSet\r")):
-            self._learn_from(frame)
-        if self.event_sink is not None or not self.view.skip_unparsed():
-            return True
-        end = frame.find(b"\n")
-        head = frame[:end] if end >= 0 else frame
-        # Each distinct first line is looked at once ("Event: Newstate" ...).
-        if head not in self._heads_seen:
-            if len(self._heads_seen) < 2000:
-                self._heads_seen.add(head)
-            if head.startswith(b"Event:"):
-                self._learn_event_name(head[6:].strip().decode("utf-8", "replace"))
-        return False
-
-    def _learn_from(self, frame: bytes) -> None:
-        """Completion follows the PBX: a hung-up channel is no longer offered, a
-        variable set on a channel is."""
-        if frame.startswith(b"Event: Hangup"):
-            channel = _raw_header(frame, b"Channel")
-            if channel:
-                self.sources.forget_channel(channel)
-            return
-        name = _raw_header(frame, b"Variable")
-        if name and name not in self.variables and len(self.variables) < 2000:
-            self.variables[name] = None
-
-    def _learn_event_name(self, name: object) -> None:
-        """Remember an event name for completion (a bounded set)."""
-        if isinstance(name, str) and name and name not in self.event_names and (
-            len(self.event_names) < 2000
-        ):
-            self.event_names[name] = None
-
-    def _on_event(self, msg: Message) -> None:
-        sink = self.event_sink
-        if sink is not None:
-            log = self.view.log
-            if log is not None:
-                log.write(msg)
-            sink(msg)
-            return
-        self.view.push(msg)
-        name = dict.get(msg, "Event")
-        self._learn_event_name(name)
 
     def disconnect(self) -> Message | None:
         """Log off (no reconnect). The Goodbye response, or None if not connected."""
@@ -485,16 +432,6 @@ class Shell:
         )
 
 
-def _raw_header(frame: bytes, key: bytes) -> str:
-    """The value of header ``key`` in a raw frame ("" when absent)."""
-    at = frame.find(b"\n" + key + b":")
-    if at < 0:
-        return ""
-    end = frame.find(b"\n", at + 1)
-    line = frame[at + len(key) + 2 : end if end >= 0 else None]
-    return line.strip().decode("utf-8", "replace")
-
-
 def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:
     text = (msg.value("Message") or "").lower()
     if "invalid/unknown command" in text:
@@ -504,11 +441,3 @@ def _hint(pending: Pending, msg: Message, catalog: Catalog) -> Fragments:
     if "permission denied" in text:
         return [("dim", "this user's manager.conf privileges do not allow it\n")]
     return []
-
-
-def _token_pattern(secret: str) -> re.Pattern[str]:
-    """``secret`` where it stands as a token of its own: not inside a word, a number
-    (``1795.1234``), a channel name (``Local/1234@demo``) or an address."""
-    return re.compile(
-        r"(?<![\w@/-])(?<!\w\.)" + re.escape(secret) + r"(?![\w@/-])(?!\.\w)"
-    )

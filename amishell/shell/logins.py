@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ..errors import AMIError
+from .asking import ask
 from .base import Connecting, Result
-from .config import Config, ConfigError, Target, ask, stored_secret
+from .config import Config, ConfigError, Target, stored_secret
 from .connection import Connection, Login, describe, probe
 from .context import Context
 from .options import choose_target, has_options, parse_connect
