@@ -671,3 +671,23 @@ def test_resume_shows_the_events_a_pause_held_back(
     mark = len(h.text)
     h.type(".events last 1 UserEvent\r")
     h.wait_for("Note=two", after=mark)
+
+
+def test_ctrl_c_at_the_prompt_stops_following_a_live_trace(
+    harness: Callable[..., Harness], sim: Simulator
+) -> None:
+    h = harness(sim)
+    h.type(".events off\r")
+    h.wait_for("events: off")
+    name = sim.start_call("400")
+    assert name is not None
+    time.sleep(0.3)  # its first events reach the history
+    start = len(h.text)
+    h.type(f".trace {name}\r")
+    h.wait_for("Ctrl-C or .trace stop ends that", after=start)
+    h.type("\x03")
+    h.wait_for("trace: stopped following the call", after=start)
+    h.type("\x03")  # nothing followed any more: nothing said
+    h.type("Ping\r")
+    h.wait_for("Ping: Pong", after=start)
+    assert h.text.count("stopped following") == 1

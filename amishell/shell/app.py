@@ -47,6 +47,7 @@ from .keys import SecretMask, make_bindings
 from .lineparse import InputError, Item, MetaLine, parse
 from .render import ClearScreen, Fragments, Info, Problem, TableResult, to_text
 from .toolbar import make_toolbar
+from .tracecmd import stop_following
 from .views import VIEW_COMMANDS
 from .waiting import Waiter
 
@@ -402,6 +403,8 @@ class InteractiveShell:
                     text = await self.session.prompt_async(default=unsent)
                 except KeyboardInterrupt:
                     self._typed.clear()
+                    if stop_following(self.shell):
+                        await self.write([("dim", "trace: stopped following the call\n")])
                     continue
                 except EOFError:
                     break

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .base import Result
     from .base import ShellAPI as Shell
 
-__all__ = ["open_capture"]
+__all__ = ["open_capture", "stop_following"]
 
 RECENT = 20
 FOLLOW_TICK = 0.25
@@ -59,7 +59,7 @@ def _trace(shell: Shell, line: MetaLine) -> Result:
     full = bool(words) and words[-1].lower() == "full"
     if full:
         words.pop()
-    _stop_following(shell)
+    stop_following(shell)
     if words == ["stop"]:
         return Info(["trace: not following a call"], style="dim")
     events = list(shell.history)
@@ -90,7 +90,7 @@ def _trace(shell: Shell, line: MetaLine) -> Result:
     if live:
         _follow(shell, call, events[-1].seq if events else 0, head, len(rows), full, hide)
         notes.append("(the call is in progress: new steps follow as they come;"
-                     " .trace stop ends that)")
+                     " Ctrl-C or .trace stop ends that)")
     return Info(head + rows + notes)
 
 
@@ -194,10 +194,14 @@ def _follow(shell: Shell, call: Call, seq: int, head: list[str], shown: int,
     _FOLLOWING[shell] = _Follower(shell, call, seq, head, shown, full, hide)
 
 
-def _stop_following(shell: Shell) -> None:
+def stop_following(shell: Shell) -> bool:
+    """Stop showing the steps of a call in progress (``.trace stop``, Ctrl-C at the
+    prompt); False when no call was being followed."""
     follower = _FOLLOWING.pop(shell, None)
-    if follower is not None:
-        follower.stop.set()
+    if follower is None or follower.stop.is_set() or follower.call.ended:
+        return False
+    follower.stop.set()
+    return True
 
 
 @command(
