@@ -80,7 +80,7 @@ def test_a_narrow_table_keeps_the_first_columns_and_says_what_it_left_out() -> N
     lines = text.splitlines()
     assert lines[0].split() == ["Channel", "Context"]
     assert all(len(line) <= 30 for line in lines[:4])
-    assert "not shown: ChannelStateDesc, Application (.columns CoreShowChannel" in text
+    assert "not shown: ChannelStateDesc, Application (no room); .columns CoreShowChannel" in text
     assert "AccountCode" not in text  # empty everywhere: never a column
 
 

@@ -90,3 +90,8 @@ def test_the_user_chooses_columns_per_item_type_in_any_case() -> None:
 def test_long_values_end_in_an_ellipsis() -> None:
     (table,) = tables([channel("Local/" + "x" * 80, "Up")], 300)
     assert table.rows[0][0].endswith("…") and len(table.rows[0][0]) == 40
+
+
+def test_headers_no_column_shows_are_counted_not_listed() -> None:
+    text = to_plain(Renderer("pretty", width=200).table([channel("Local/1", "Up")]))
+    assert "not shown: 3 other headers; .columns CoreShowChannel chooses" in text  # ChannelState, Uniqueid, Linkedid

@@ -267,10 +267,7 @@ class Renderer:
                 frags.append(("", "\n"))
             frags += self.table_rows(table.headers, table.rows)
             if table.hidden:
-                frags.append(("dim", (
-                    f"not shown: {', '.join(table.hidden)}"
-                    f" (.columns {table.kind} to choose; .format raw shows all)\n"
-                )))
+                frags.append(("dim", _not_shown(table.kind, table.hidden, table.cut)))
         return frags
 
     def table_rows(self, headers: list[str], rows: list[list[str]]) -> Fragments:
@@ -325,6 +322,18 @@ def shown(key: str, value: str) -> str:
     """A header's value as the pretty display shows it: a ``Secret`` (an echo of one
     typed into a UserEvent, say) is starred; raw and JSON keep what was received."""
     return SECRET_MASK if value and key.lower() == "secret" else value
+
+
+def _not_shown(kind: str, hidden: list[str], cut: int) -> str:
+    """What a table leaves out: the columns that did not fit, by name; the other
+    headers, by number."""
+    parts = []
+    if cut:
+        parts.append(f"{', '.join(hidden[:cut])} (no room)")
+    if len(hidden) > cut:
+        others = len(hidden) - cut
+        parts.append(f"{others} other header{'s' if others != 1 else ''}")
+    return f"not shown: {'; '.join(parts)}; .columns {kind} chooses, .format raw shows all\n"
 
 
 def _shown_item(item: Message) -> Message:

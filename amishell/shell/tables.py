@@ -128,6 +128,9 @@ class Table(NamedTuple):
     headers: list[str]
     rows: list[list[str]]
     hidden: list[str]
+    #: How many of :attr:`hidden` are chosen columns that did not fit the width
+    #: (they come first); the rest are headers no column shows.
+    cut: int = 0
 
 
 def layout_for(kind: str, overrides: Mapping[str, Sequence[str]] | None = None
@@ -175,8 +178,9 @@ def _table(kind: str, items: list[Message], width: int, layout: Layout | None) -
     cells = [[_cell(with_words(kind, c, item.value(c) or "")) for c in wanted] for item in rows]
     heads = [labels.get(c, c) for c in wanted]
     fit = _fit(heads, cells, width)
-    hidden = [c for c in present if c not in wanted[:fit]]
-    return Table(kind, heads[:fit], [row[:fit] for row in cells], hidden)
+    cut = wanted[fit:]
+    hidden = cut + [c for c in present if c not in wanted]
+    return Table(kind, heads[:fit], [row[:fit] for row in cells], hidden, len(cut))
 
 
 def _present(items: Iterable[Message]) -> dict[str, None]:
