@@ -94,4 +94,5 @@ def test_long_values_end_in_an_ellipsis() -> None:
 
 def test_headers_no_column_shows_are_counted_not_listed() -> None:
     text = to_plain(Renderer("pretty", width=200).table([channel("Local/1", "Up")]))
-    assert "not shown: 3 other headers; .columns CoreShowChannel chooses" in text  # ChannelState, Uniqueid, Linkedid
+    # ChannelState, Uniqueid and Linkedid
+    assert "not shown: 3 other headers; .columns CoreShowChannel chooses" in text
