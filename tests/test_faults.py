@@ -26,10 +26,9 @@ from faultserver import (
     open_fds,
 )
 
-import amishell.client as client_module
 from amishell.client import NOT_CONNECTED, TIMED_OUT, AMIClient
 from amishell.message import Message
-from amishell.protocol import DEFAULT_MAX_MESSAGE_SIZE, Framer
+from amishell.protocol import DEFAULT_MAX_MESSAGE_SIZE
 
 #: How long a fault may take to surface (the client's own timeouts are shorter).
 BOUND = 2.0
@@ -234,22 +233,7 @@ def test_garbage_then_valid_messages(env: Env) -> None:
     assert client.connected and client.callback_errors == 0
 
 
-class RecordingFramer(Framer):
-    """A Framer that remembers the most it ever held for an unfinished message."""
-
-    peak = 0
-
-    def feed(self, data: bytes, *, trust_crlf: bool = False) -> list[bytes]:
-        frames = super().feed(data, trust_crlf=trust_crlf)
-        RecordingFramer.peak = max(RecordingFramer.peak, self.buffered)
-        return frames
-
-
-def test_10mb_line_is_a_protocol_error_and_memory_stays_bounded(
-    env: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(client_module, "Framer", RecordingFramer)
-    RecordingFramer.peak = 0
+def test_10mb_line_is_a_protocol_error_and_memory_stays_bounded(env: Env) -> None:
     huge = b"Event: Huge\r\nData: " + b"x" * (10 << 20) + b"\r\n\r\n"
     after = b"Event: After\r\nPrivilege: system,all\r\n\r\n"
     seen: list[str] = []
@@ -262,7 +246,7 @@ def test_10mb_line_is_a_protocol_error_and_memory_stays_bounded(
         time.sleep(0.01)
     assert seen == ["After"]  # the huge event is dropped, the next one arrives
     assert client.protocol_errors == 1
-    assert 0 < RecordingFramer.peak <= DEFAULT_MAX_MESSAGE_SIZE
+    assert client.queued_bytes <= DEFAULT_MAX_MESSAGE_SIZE
     assert client.connected
 
 

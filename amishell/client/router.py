@@ -1,0 +1,89 @@
+"""Routing frames to the actions waiting for them, by ActionID."""
+
+from __future__ import annotations
+
+import threading
+
+from .future import ActionFuture, action_id_of, error_reply
+
+__all__ = ["Router"]
+
+
+class Router:
+    """The actions of one connection that wait for a response.
+
+    :meth:`route` (called by whichever thread reads) hands each frame carrying
+    a waiting action's ActionID to that action (its response, then the items
+    of its event list) and returns the frames nobody claimed. :meth:`close`
+    fails every waiting action at once, when the connection is gone; an action
+    added after that fails at once too.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[bytes, ActionFuture] = {}
+        self._lock = threading.Lock()
+        self._closed: str | None = None
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None
+
+    def add(self, future: ActionFuture) -> None:
+        """Wait for ``future``'s frames (or fail it at once when closed)."""
+        with self._lock:
+            reason = self._closed
+            if reason is None:
+                self._pending[future.key] = future
+                return
+        future.set(error_reply(reason, future.action_id))
+
+    def route(self, frames: list[bytes]) -> tuple[list[bytes], list[ActionFuture]]:
+        """The unclaimed frames, and the actions these frames completed.
+
+        The caller completes those actions (:meth:`ActionFuture.set`) after
+        queueing the unclaimed frames, so that whatever came before a response
+        is there when its action returns.
+        """
+        pending = self._pending
+        if not pending:
+            return frames, []
+        unclaimed: list[bytes] = []
+        finished: list[ActionFuture] = []
+        for frame in frames:
+            key = action_id_of(frame)
+            future = pending.get(key) if key is not None else None
+            if future is None or not future.claims(frame):
+                unclaimed.append(frame)
+            elif future.feed(frame):
+                pending.pop(future.key, None)
+                finished.append(future)
+        return unclaimed, finished
+
+    def fail(self, action_id: str, text: str) -> bool:
+        """Complete one action with an error (a protocol error about its response)."""
+        future = self._pending.pop(action_id.encode(), None)
+        if future is None:
+            return False
+        future.set(error_reply(text, future.action_id))
+        return True
+
+    def close(self, reason: str) -> None:
+        """Fail every waiting action with ``reason``; later ones fail at once."""
+        with self._lock:
+            if self._closed is None:
+                self._closed = reason
+            pending = list(self._pending.values())
+            self._pending.clear()
+        for future in pending:
+            future.set(error_reply(reason, future.action_id))
+
+    def holds_session(self, before: float) -> bool:
+        """Does an action sent before ``before`` legitimately hold the session
+        (a synchronous Originate still within its own timeout)?"""
+        return any(
+            f.holds_session and f.sent_at <= before and f.remaining() > 0
+            for f in list(self._pending.values())
+        )
