@@ -5,10 +5,7 @@ parse: every header of every message parsed into a full Message (decoded,
     ``Parser.feed`` each recorded read, then ``Parser.events()``; ``--via
     frames``: ``Framer.feed`` each read and ``parse_frame`` each frame, which
     is how the client splits the work between its reader thread and the
-    consumer. Both remember the header lines they have parsed
-    (``protocol.header_cache``); the cache is emptied at the start of every
-    repeat of the transcript, so no pass profits from the one before: the
-    lines found there are only those a live stream repeats by itself.
+    consumer.
 drain: events over loopback; ``--consumer`` says who takes them:
     ``none``: nobody while the clock runs: the time until the reader thread
     has framed and queued them all (``messages_received``); then they are
@@ -32,18 +29,14 @@ from typing import Any
 import common
 
 from amishell.message import Message
-from amishell.protocol import Framer, Greeting, Parser, header_cache, parse_frame
+from amishell.protocol import Framer, Greeting, Parser, parse_frame
 
 
 def do_parse(n: int, via: str = "parser") -> dict[str, object]:
     src = common.ParserInput(n)
-    cycle = src.cycle
 
     def reads() -> Iterator[bytes]:
-        for i, chunk in enumerate([src.greeting, *src.chunks]):
-            if i % cycle == 1:  # each repeat of the transcript (chunk 0 is the greeting)
-                header_cache.clear()
-            yield chunk
+        yield from [src.greeting, *src.chunks]
 
     messages = events = 0
     errors: list[object] = []
