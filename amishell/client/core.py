@@ -87,9 +87,7 @@ class AMIClient(StatsView):
         self._secret = secret
         self.host, self.port = parse_host(host, port)
         self._ids = itertools.count(int(action_id))
-        self.debug_file: IO[str] | None = debug_file if debug_file is not None else (
-            sys.stderr if debug else None
-        )
+        self._debug_file: IO[str] | None = None
         self.event_callback = event_callback
         #: Optional ``prefilter(frame: bytes) -> bool``, called on the dispatcher
         #: thread with the raw bytes of every event not part of a list being
@@ -114,10 +112,13 @@ class AMIClient(StatsView):
         self.last_latency: float | None = None
 
         self._stats = Stats()
-        self._transcript = Transcript(lambda: self.debug_file)
-        self._observers: list[WireObserver] = [self._transcript]
-        if wire_observer is not None:
-            self._observers.append(wire_observer)
+        self._transcript = Transcript(lambda: self._debug_file)
+        self._wire_observer = wire_observer
+        # Those who see the bytes: the parts read this list as it changes.
+        self._observers: list[WireObserver] = []
+        self.debug_file = debug_file if debug_file is not None else (
+            sys.stderr if debug else None
+        )
         self._dispatcher = Dispatcher(self, self._stats)
         self._lock = threading.RLock()
         self._state = State.CLOSED
@@ -128,6 +129,19 @@ class AMIClient(StatsView):
         self.last_error: AMIError | None = None
 
     # ------------------------------------------------------------------ state
+    @property
+    def debug_file(self) -> IO[str] | None:
+        """Where the transcript goes (None: no transcript); settable at any time."""
+        return self._debug_file
+
+    @debug_file.setter
+    def debug_file(self, value: IO[str] | None) -> None:
+        self._debug_file = value
+        observers: list[WireObserver] = [self._transcript] if value is not None else []
+        if self._wire_observer is not None:
+            observers.append(self._wire_observer)
+        self._observers[:] = observers
+
     @property
     def error(self) -> str | None:
         """The last communication error (its text), or None."""
@@ -237,8 +251,8 @@ class AMIClient(StatsView):
                 raise NotConnected(f"Filter failed: {reply.value('Message')}")
 
     def _login_action(self, pairs: list[tuple[str, Any]]) -> ActionFuture:
-        future = self._submit(pairs, {}, internal=True)
-        self._lead(future)
+        future = self._request(pairs, {}, internal=True)
+        future.result()  # waits, or marks it timed out
         return future
 
     def _dropped(self, reader: Reader, error: AMIConnectionError) -> None:
@@ -351,8 +365,8 @@ class AMIClient(StatsView):
         """Send an action and return its :class:`ActionFuture` at once."""
         return self._submit(fields, headers)
 
-    def _submit(self, fields: Fields, headers: dict[str, Any], internal: bool = False
-                ) -> ActionFuture:
+    def _submit(self, fields: Fields, headers: dict[str, Any], internal: bool = False,
+                leading: bool = False) -> ActionFuture:
         pairs, action = build(fields, headers)
         action_id = str(next(self._ids))  # atomic: count() is one C call
         pairs.append(("ActionID", action_id))
@@ -360,44 +374,37 @@ class AMIClient(StatsView):
         wait, holds = timeout_for(action, pairs, self.timeout)
         future = ActionFuture(self, action_id, action, wait, holds)
         reader = self._reader
-        if reader is None or not reader.alive or not (internal or self.connected):
+        if reader is None or not reader.alive or not (internal or self._state is State.CONNECTED):
             self._fail_with(NotConnected(NOT_CONNECTED))
             future.set(error_reply(NOT_CONNECTED, action_id))
             return future
         reader.router.add(future)
         if not future.done():
-            reader.send(data)
+            reader.send(data, leading=leading)
         return future
 
-    def _lead(self, future: ActionFuture) -> None:
-        """Read for ``future`` in this thread when no other thread is reading."""
+    def _request(self, fields: Fields, headers: dict[str, Any], internal: bool = False
+                 ) -> ActionFuture:
+        """Send an action and wait: reading the response in this thread when
+        no other thread is reading (taking the read lock before sending, so
+        that the reader thread leaves the response to it), else waiting for
+        the thread that reads."""
         reader = self._reader
-        if future.done() or reader is None:
-            return
-        lock = reader.transport.read_lock
-        if lock.acquire(False):
+        lock = reader.transport.read_lock if reader is not None else None
+        if reader is None or lock is None or not lock.acquire(False):
+            future = self._submit(fields, headers, internal)
+        else:
             try:
+                future = self._submit(fields, headers, internal, leading=True)
                 reader.lead(future)
             finally:
                 lock.release()
+        return future
 
     def action(self, fields: Fields = None, /, **headers: Any) -> Message:
         """Send an action and wait for its response (and its event list)."""
-        reader = self._reader
-        lock = reader.transport.read_lock if reader is not None else None
-        if lock is not None and lock.acquire(False):
-            # Nobody else is reading: read our response ourselves (taken
-            # before sending, so the reader thread leaves it to us).
-            try:
-                future = self._submit(fields, headers)
-                if not future.done() and reader is not None:
-                    reader.lead(future)
-            finally:
-                lock.release()
-        else:
-            future = self._submit(fields, headers)
-        message = future.result()
-        if self._transcript.active:
+        message = self._request(fields, headers).result()
+        if self._debug_file is not None:
             self._transcript.flush(1.0)  # its response's lines are written
         return message
 

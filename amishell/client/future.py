@@ -90,24 +90,25 @@ class ActionFuture:
         self.done_at: float | None = None
 
     # -- the router's side ------------------------------------------------------
-    def feed(self, frame: bytes) -> bool:
-        """Take a frame carrying this action's ActionID; True when complete."""
-        self.last = time.monotonic()
+    def feed(self, frame: bytes) -> bool | None:
+        """Take a frame carrying this action's ActionID: True when that
+        completes it, False when more is to come, None when the frame is not
+        its own (an event that happens to carry the ID)."""
         if self._response is None:
             if not frame.startswith(b"Response:"):
-                return False  # an event that happens to carry the ID: not ours
+                return None
+            self.last = time.monotonic()
             self._response = frame
             self.collecting = LIST_START.search(frame) is not None
             return not self.collecting
+        if not self.collecting:
+            return None
+        self.last = time.monotonic()
         if LIST_COMPLETE.search(frame):
             self._complete = frame
             return True
         self._items.append(frame)
         return False
-
-    def claims(self, frame: bytes) -> bool:
-        """Would :meth:`feed` take this frame?"""
-        return self._response is None and frame.startswith(b"Response:") or self.collecting
 
     def set(self, message: Message | None = None) -> None:
         """Complete it: with what :meth:`feed` gathered, or with ``message``."""

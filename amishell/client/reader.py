@@ -24,14 +24,17 @@ from .connection import reason
 from .future import ActionFuture
 from .router import Router
 from .state import Stats, WireObserver
-from .transport import Transport
+from .transport import SLICE, Transport
 
 __all__ = ["Reader"]
 
 log = logging.getLogger("amishell")
 
-#: A thread in ``action()`` reading for itself looks up at least this often (s).
-SLICE = 0.5
+#: How long the reader thread stays aside after a thread in ``action()`` read.
+LINGER = 0.002
+#: Its longest nap while threads in ``action()`` keep reading: a loop of
+#: actions wakes it rarely, and it is back at most this long after the last.
+LINGER_MAX = 0.016
 
 Drop = Callable[["Reader", AMIConnectionError], None]
 
@@ -60,14 +63,16 @@ class Reader:
         self._on_drop = on_drop
         self._host = host
         self._send_lock = threading.Lock()
-        self._ended = threading.Event()
+        #: False once the connection ended (:meth:`fail`).
+        self.alive = True
         self._thread: threading.Thread | None = None
         #: Set before a Logoff: the end of the connection is then no loss.
         self.leaving = False
-
-    @property
-    def alive(self) -> bool:
-        return not self._ended.is_set()
+        # A thread in action() reads (it holds read_lock), and since when not.
+        self._leading = False
+        self._lead_ended = 0.0
+        self._nudge = threading.Event()
+        self._fail_lock = threading.Lock()
 
     def start(self, frames: list[bytes]) -> None:
         """Route what came with the greeting, then read on a thread of its own."""
@@ -82,8 +87,10 @@ class Reader:
             thread.join(timeout)
 
     # -- writing ----------------------------------------------------------------
-    def send(self, data: bytes) -> bool:
-        """Write ``data`` (observers first, in wire order); False when it failed."""
+    def send(self, data: bytes, *, leading: bool = False) -> bool:
+        """Write ``data`` (observers first, in wire order); False when it failed.
+        ``leading``: the caller reads the answer itself (else the reader
+        thread is called back)."""
         try:
             with self._send_lock:
                 for observer in self._observers:
@@ -92,6 +99,8 @@ class Reader:
         except OSError as exc:
             self.fail(WriteFailed(f"Writing to socket failed: {reason(exc)}"))
             return False
+        if not leading:
+            self.call_back()
         return True
 
     # -- reading ----------------------------------------------------------------
@@ -99,17 +108,39 @@ class Reader:
         transport = self.transport
         lock = transport.read_lock
         while self.alive:
+            self._stand_aside()
             try:
                 if not transport.wait_readable(None):
                     continue
             except (OSError, ValueError) as exc:
                 self.fail(ReadFailed(f"Reading from socket failed: {reason(exc)}"))
                 return
-            # A thread in action() may hold the lock and read this itself:
-            # wait for it, then find out whether anything is left.
+            if self._leading:
+                continue  # the thread in action() reads this
             with lock:
                 if not self._read_once():
                     return
+
+    def _stand_aside(self) -> None:
+        """While threads in ``action()`` read for themselves, and for a moment
+        after, the reader thread naps instead of waiting on the socket (every
+        wake-up there would take the interpreter from them): naps that double
+        up to :data:`LINGER_MAX`, cut short by :meth:`call_back`."""
+        nap = LINGER
+        while self._leading or time.monotonic() - self._lead_ended < LINGER:
+            if self._nudge.wait(nap):
+                self._nudge.clear()
+                if not self._leading:
+                    return
+                nap = LINGER
+            else:
+                nap = min(nap * 2, LINGER_MAX)
+
+    def call_back(self) -> None:
+        """An action was sent that no thread in ``action()`` reads for: the
+        reader thread, if it stands aside, comes back at once."""
+        if not self._leading and not self._nudge.is_set():
+            self._nudge.set()
 
     def lead(self, future: ActionFuture) -> None:
         """Read in this thread until ``future`` is done or its time is up.
@@ -119,23 +150,27 @@ class Reader:
         costs no hand-off between threads.
         """
         transport = self.transport
+        self._leading = True
         try:
             while not future.done() and self.alive:
-                remaining = future.remaining()
+                remaining = future.last + future.timeout - time.monotonic()
                 if remaining <= 0:
                     return
                 try:
-                    ready = transport.wait_readable(min(remaining, SLICE), holder=True)
-                except (OSError, ValueError) as exc:
+                    data = transport.recv_within(remaining if remaining < SLICE else SLICE)
+                except (OSError, ssl.SSLError, ValueError) as exc:
                     self.fail(ReadFailed(f"Reading from socket failed: {reason(exc)}"))
                     return
-                if ready and not self._read_once():
+                if data is not None and not self.take(data):
                     return
         except BaseException:
             # Interrupted between reading and framing: where the stream stands
             # is no longer known, so this session cannot go on.
             self.fail(ReadFailed("Reading from socket failed: interrupted while reading"))
             raise
+        finally:
+            self._lead_ended = time.monotonic()
+            self._leading = False
 
     def _read_once(self) -> bool:
         """Read what is there and take it. False when the connection ended."""
@@ -181,9 +216,11 @@ class Reader:
     # -- the end ----------------------------------------------------------------
     def fail(self, error: AMIConnectionError) -> None:
         """The connection is gone (idempotent): shut it, tell the client."""
-        if self._ended.is_set():
-            return
-        self._ended.set()
+        with self._fail_lock:
+            if not self.alive:
+                return
+            self.alive = False
+        self._nudge.set()
         self.transport.shutdown()
         for observer in self._observers:
             observer.closed()

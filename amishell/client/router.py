@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from .future import ActionFuture, action_id_of, error_reply
 
 __all__ = ["Router"]
@@ -21,7 +19,6 @@ class Router:
 
     def __init__(self) -> None:
         self._pending: dict[bytes, ActionFuture] = {}
-        self._lock = threading.Lock()
         self._closed: str | None = None
 
     def __len__(self) -> int:
@@ -33,12 +30,11 @@ class Router:
 
     def add(self, future: ActionFuture) -> None:
         """Wait for ``future``'s frames (or fail it at once when closed)."""
-        with self._lock:
-            reason = self._closed
-            if reason is None:
-                self._pending[future.key] = future
-                return
-        future.set(error_reply(reason, future.action_id))
+        self._pending[future.key] = future
+        reason = self._closed
+        if reason is not None:  # closed meanwhile: close() may have missed it
+            self._pending.pop(future.key, None)
+            future.set(error_reply(reason, future.action_id))
 
     def route(self, frames: list[bytes]) -> tuple[list[bytes], list[ActionFuture]]:
         """The unclaimed frames, and the actions these frames completed.
@@ -55,9 +51,13 @@ class Router:
         for frame in frames:
             key = action_id_of(frame)
             future = pending.get(key) if key is not None else None
-            if future is None or not future.claims(frame):
+            if future is None:
                 unclaimed.append(frame)
-            elif future.feed(frame):
+                continue
+            taken = future.feed(frame)
+            if taken is None:
+                unclaimed.append(frame)
+            elif taken:
                 pending.pop(future.key, None)
                 finished.append(future)
         return unclaimed, finished
@@ -72,11 +72,10 @@ class Router:
 
     def close(self, reason: str) -> None:
         """Fail every waiting action with ``reason``; later ones fail at once."""
-        with self._lock:
-            if self._closed is None:
-                self._closed = reason
-            pending = list(self._pending.values())
-            self._pending.clear()
+        if self._closed is None:
+            self._closed = reason
+        pending = list(self._pending.values())
+        self._pending.clear()
         for future in pending:
             future.set(error_reply(reason, future.action_id))
 

@@ -11,11 +11,14 @@ import math
 import select
 import socket
 import ssl
+import struct
 import threading
 
 __all__ = ["Transport", "PlainTransport", "TLSTransport", "parse_host"]
 
 RECV_SIZE = 262144
+#: The longest single wait of :meth:`Transport.recv_within` (seconds).
+SLICE = 0.5
 
 
 class Transport:
@@ -68,6 +71,13 @@ class Transport:
         """Bytes, ``b""`` at end of input, or None when nothing is there yet."""
         raise NotImplementedError
 
+    def recv_within(self, timeout: float) -> bytes | None:
+        """For the holder of :attr:`read_lock`: bytes, ``b""`` at the end, or
+        None when nothing came within ``timeout`` (at most :data:`SLICE`)."""
+        if self.wait_readable(timeout, holder=True):
+            return self.recv_nowait()
+        return None
+
     def sendall(self, data: bytes) -> None:
         raise NotImplementedError
 
@@ -89,11 +99,31 @@ class Transport:
 class PlainTransport(Transport):
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._send_lock = threading.Lock()
         self._init_reading()
+        # A blocking read gives up after SLICE: the holder of read_lock then
+        # waits for its response in one system call instead of poll + recv.
+        try:
+            whole = int(SLICE)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                            struct.pack("ll", whole, int((SLICE - whole) * 1_000_000)))
+            self._slice = SLICE
+        except (OSError, struct.error):
+            self._slice = math.inf  # always poll first
 
     def recv(self) -> bytes:
-        return self._recv_copy(0)
+        while True:
+            try:
+                return self._recv_copy(0)
+            except (BlockingIOError, InterruptedError):
+                continue  # the receive timeout passed: keep waiting
+
+    def recv_within(self, timeout: float) -> bytes | None:
+        if timeout < self._slice:
+            return super().recv_within(timeout)
+        try:
+            return self._recv_copy(0)
+        except (BlockingIOError, InterruptedError):
+            return None
 
     def recv_nowait(self) -> bytes | None:
         try:
@@ -102,8 +132,7 @@ class PlainTransport(Transport):
             return None
 
     def sendall(self, data: bytes) -> None:
-        with self._send_lock:
-            self.sock.sendall(data)
+        self.sock.sendall(data)  # (the caller takes turns: Reader.send)
 
 
 class TLSTransport(Transport):
