@@ -123,8 +123,12 @@ class ActionFuture:
             callbacks = self._callbacks
         if gate is not None:
             gate.release()
-        if callbacks and self._owner is not None:
-            self._owner.run_callbacks(self, callbacks)
+        if callbacks:
+            if self._owner is not None:
+                self._owner.run_callbacks(self, callbacks)
+            else:
+                for fn in callbacks:
+                    fn(self.message())
 
     # -- public -----------------------------------------------------------------
     def done(self) -> bool:
