@@ -19,11 +19,11 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import IO, Any
 
-from ..errors import AMIConnectionError, AMIError, NotConnected, ResponseTimeout
+from ..errors import AMIConnectionError, AMIError, LoginFailed, NotConnected, ResponseTimeout
 from ..message import Message
 from ..protocol import DEFAULT_MAX_MESSAGE_SIZE, serialize
 from .actions import Fields, build, timeout_for
-from .connection import address_of, login, open_connection
+from .connection import login, open_connection
 from .dispatcher import Dispatcher
 from .future import NOT_CONNECTED, TIMED_OUT, ActionFuture, error_reply
 from .keepalive import Keepalive
@@ -170,13 +170,14 @@ class AMIClient(StatsView):
         """The headers of each filter added with :meth:`add_filter`, in order."""
         return [list(f) for f in self._filters]
 
-    def _fail_with(self, error: AMIError) -> None:
-        self.last_error = error
-
-    def _tell(self, change: ConnectionChange, detail: str = "") -> None:
-        """``state_callback(change, detail)``, on the dispatcher thread."""
+    def _enter(self, state: ConnectionState, change: ConnectionChange | None = None,
+               detail: str = "") -> None:
+        """Move to ``state``; tell ``state_callback(change, detail)`` (on the
+        dispatcher thread) when there is a change to tell."""
+        with self._lock:
+            self._state = state
         callback = self.state_callback
-        if callback is not None:
+        if change is not None and callback is not None:
             self._dispatcher.call_soon(lambda: callback(change, detail))
 
     def __repr__(self) -> str:
@@ -208,22 +209,18 @@ class AMIClient(StatsView):
             return True
         self._stop_reconnecting()
         self._drop_link()
-        with self._lock:
-            self._state = State.CONNECTING
+        self._enter(State.CONNECTING)
         self._dispatcher.start()
         try:
             self._establish()
         except AMIError as exc:
-            self._fail_with(exc)
+            self.last_error = exc
             self._drop_link()
-            with self._lock:
-                self._state = State.CLOSED
+            self._enter(State.CLOSED)
             self._dispatcher.stop()
             self._transcript.stop()
             return False
-        with self._lock:
-            self._state = State.CONNECTED
-        self._tell(Change.CONNECTED)
+        self._enter(State.CONNECTED, Change.CONNECTED)
         if self.keepalive and self._keepalive is None:
             self._keepalive = Keepalive(self, self.keepalive)
         return True
@@ -248,7 +245,7 @@ class AMIClient(StatsView):
         for headers in self._filters:
             reply = self._login_action([("Action", "Filter"), *headers]).result()
             if reply.is_error:
-                raise NotConnected(f"Filter failed: {reply.value('Message')}")
+                raise LoginFailed(f"Filter failed: {reply.value('Message')}")
 
     def _login_action(self, pairs: list[tuple[str, Any]]) -> ActionFuture:
         future = self._request(pairs, {}, internal=True)
@@ -268,13 +265,13 @@ class AMIClient(StatsView):
         self._dispatcher.wake()
         if not lost:
             return
-        self._tell(Change.LOST, text)
+        self._enter(State.LOST, Change.LOST, text)
         callback = self.disconnect_callback
         if callback is not None:
             self._dispatcher.call_soon(lambda: callback(text))
         if self.reconnect:
             with self._lock:
-                if self._reconnector is None:
+                if self._reconnector is None or not self._reconnector.running:
                     self._reconnector = Reconnector(self)
 
     def _drop_link(self) -> None:
@@ -286,30 +283,6 @@ class AMIClient(StatsView):
             reader.join(2.0)
 
     # -------------------------------------------------------------- reconnect
-    def attempt_reconnect(self, number: int, delay: float) -> None:
-        with self._lock:
-            self._state = State.RECONNECTING
-        self._tell(Change.RECONNECTING, f"attempt {number} in {delay:g} s")
-
-    def reestablish(self) -> None:
-        self._drop_link()
-        self._establish()
-
-    def reconnect_failed(self, error: AMIError, final: bool) -> None:
-        self._fail_with(error)
-        self._drop_link()
-        if final:
-            with self._lock:
-                self._state = State.CLOSED
-                self._reconnector = None
-            self._tell(Change.CLOSED, str(error))
-
-    def reconnected(self) -> None:
-        with self._lock:
-            self._state = State.CONNECTED
-            self._reconnector = None
-        self._tell(Change.RECONNECTED)
-
     def reconnect_now(self) -> None:
         """Skip the wait before the next reconnect attempt."""
         reconnector = self._reconnector
@@ -327,16 +300,15 @@ class AMIClient(StatsView):
         """Log off and close. False on failure, with :attr:`error`."""
         reader = self._reader
         if not self.connected or reader is None:
-            self._fail_with(NotConnected(NOT_CONNECTED))
+            self.last_error = NotConnected(NOT_CONNECTED)
             self.close()
             return False
         reader.leaving = True
         reply = self.action({"Action": "Logoff"})
         ok = reply.value("Response", "") == "Goodbye"
         if not ok:
-            self._fail_with(AMIConnectionError(
-                f"Logoff failed: {reply.value('Message') or reply.value('Response')}"
-            ))
+            text = reply.value("Message") or reply.value("Response")
+            self.last_error = AMIConnectionError(f"Logoff failed: {text}")
         self.close()
         return ok
 
@@ -350,7 +322,7 @@ class AMIClient(StatsView):
         if keepalive is not None:
             keepalive.stop()
         if was is not State.CLOSED:
-            self._tell(Change.CLOSED)
+            self._enter(State.CLOSED, Change.CLOSED)
         self._dispatcher.wake()
         self._dispatcher.stop()
         self._transcript.stop()
@@ -375,7 +347,7 @@ class AMIClient(StatsView):
         future = ActionFuture(self, action_id, action, wait, holds)
         reader = self._reader
         if reader is None or not reader.alive or not (internal or self._state is State.CONNECTED):
-            self._fail_with(NotConnected(NOT_CONNECTED))
+            self.last_error = NotConnected(NOT_CONNECTED)
             future.set(error_reply(NOT_CONNECTED, action_id))
             return future
         reader.router.add(future)
@@ -413,7 +385,7 @@ class AMIClient(StatsView):
         pairs, _action = build(fields, headers)
         reader = self._reader
         if reader is None or not reader.alive or not self.connected:
-            self._fail_with(NotConnected(NOT_CONNECTED))
+            self.last_error = NotConnected(NOT_CONNECTED)
             return None
         action_id = str(next(self._ids))  # atomic: count() is one C call
         pairs.append(("ActionID", action_id))
@@ -486,8 +458,4 @@ class AMIClient(StatsView):
         self._dispatcher.call_soon(job)
 
     def timed_out(self) -> None:
-        self._fail_with(ResponseTimeout(TIMED_OUT))
-
-    @property
-    def address(self) -> str:
-        return address_of(self.host, self.port)
+        self.last_error = ResponseTimeout(TIMED_OUT)

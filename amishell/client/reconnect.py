@@ -12,6 +12,10 @@ import threading
 from typing import Protocol
 
 from ..errors import AMIError, LoginFailed
+from .state import ConnectionChange, ConnectionState
+
+State = ConnectionState
+Change = ConnectionChange
 
 __all__ = ["Reconnector"]
 
@@ -21,14 +25,14 @@ class Reconnecting(Protocol):
 
     reconnect_delay: float
     reconnect_max_delay: float
+    last_error: AMIError | None
 
-    def attempt_reconnect(self, number: int, delay: float) -> None: ...
+    def _enter(self, state: ConnectionState, change: ConnectionChange | None = None,
+               detail: str = "") -> None: ...
 
-    def reestablish(self) -> None: ...
+    def _establish(self) -> None: ...
 
-    def reconnect_failed(self, error: AMIError, final: bool) -> None: ...
-
-    def reconnected(self) -> None: ...
+    def _drop_link(self) -> None: ...
 
 
 class Reconnector:
@@ -61,21 +65,25 @@ class Reconnector:
         number = 0
         while not self._stop.is_set():
             number += 1
-            client.attempt_reconnect(number, delay)
+            client._enter(State.RECONNECTING, Change.RECONNECTING,
+                          f"attempt {number} in {delay:g} s")
             self._wake.wait(delay)
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
-                client.reestablish()
-            except LoginFailed as exc:
-                client.reconnect_failed(exc, final=True)
+                client._drop_link()
+                client._establish()
+            except LoginFailed as exc:  # refused: trying again would not help
+                client.last_error = exc
+                client._drop_link()
+                client._enter(State.CLOSED, Change.CLOSED, str(exc))
                 return
             except AMIError as exc:
-                client.reconnect_failed(exc, final=False)
+                client.last_error = exc
+                client._drop_link()
                 delay = min(max(delay * 2, 0.05), client.reconnect_max_delay)
                 continue
-            if self._stop.is_set():
-                return
-            client.reconnected()
+            if not self._stop.is_set():
+                client._enter(State.CONNECTED, Change.RECONNECTED)
             return
