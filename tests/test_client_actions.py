@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from servers import SECRET, USERNAME, Session, free_port, standard
+from scripted import SECRET, USERNAME, Session, free_port, standard
 
 from amishell import AMIClient, AMIError, Message
 from amishell.protocol import LocalProtocolError

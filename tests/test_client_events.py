@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from servers import USERNAME, Session, standard, wait_until
+from scripted import USERNAME, Session, standard, wait_until
 
 from amishell import Message
 

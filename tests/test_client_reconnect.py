@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faultserver import SECRET, USERNAME, FaultServer
+from scripted import SECRET, USERNAME, Server, lenient
 
 from amishell.client import NOT_CONNECTED, AMIClient, ConnectionState
 from amishell.errors import ConnectFailed, LoginFailed, ReadFailed, ResponseTimeout
@@ -222,7 +222,7 @@ def test_a_dead_server_is_lost_in_time_even_behind_a_pending_action() -> None:
     """A Getvar sent just before a keep-alive Ping holds nothing: the verdict
     comes keepalive + 5 s after connecting (0.5 + 5), not after the Getvar's
     own timeout (8 s); the Getvar gets the connection error."""
-    with FaultServer(silent=True) as server:
+    with Server(lenient, silent=True) as server:
         rec = Recorder()
         client = AMIClient(USERNAME, SECRET, server.hostport, keepalive=0.5, timeout=8.0,
                            state_callback=rec.state)
@@ -242,7 +242,7 @@ def test_a_dead_server_is_lost_in_time_even_behind_a_pending_action() -> None:
 def test_a_synchronous_originate_defers_the_verdict() -> None:
     """The session is legitimately busy for 1.5 s (keep-alive Pings queue
     behind the Originate): no verdict; the Originate gets its answer."""
-    with FaultServer(delays={"originate": 1.5}) as server:
+    with Server(lenient, delays={"originate": 1.5}) as server:
         client = AMIClient(USERNAME, SECRET, server.hostport, keepalive=0.2, timeout=1.0)
         assert client.connect(), client.error
         reply = client.action(Action="Originate", Channel="Local/100@demo", Application="Wait",

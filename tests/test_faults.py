@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 import trustme
-from faultserver import (
+from scripted import (
     SECRET,
     USERNAME,
-    FaultServer,
     LeakCheck,
+    Server,
     client_threads,
+    lenient,
     open_fds,
 )
 
@@ -41,15 +42,15 @@ class Env:
 
     def __init__(self) -> None:
         self.leaks = LeakCheck()
-        self.servers: list[FaultServer] = []
+        self.servers: list[Server] = []
         self.clients: list[AMIClient] = []
 
-    def server(self, **knobs: Any) -> FaultServer:
-        server = FaultServer(**knobs)
+    def server(self, **knobs: Any) -> Server:
+        server = Server(lenient, **knobs)
         self.servers.append(server)
         return server
 
-    def client(self, server: FaultServer, secret: str = SECRET, **options: Any) -> AMIClient:
+    def client(self, server: Server, secret: str = SECRET, **options: Any) -> AMIClient:
         options.setdefault("timeout", BOUND)
         client = AMIClient(USERNAME, secret, server.hostport, **options)
         self.clients.append(client)
