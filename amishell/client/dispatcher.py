@@ -55,6 +55,7 @@ class Dispatcher:
         self._open_lists: set[bytes] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._readers = 0  # threads waiting in read()
 
     @property
     def queued_bytes(self) -> int:
@@ -70,7 +71,8 @@ class Dispatcher:
                 size = sum(map(len, frames))
             self._inbox.extend(frames)
             self._bytes += size
-            self._cv.notify_all()
+            if self._readers or self._sorting():  # (nobody else needs waking)
+                self._cv.notify_all()
 
     def _shed(self, frames: list[bytes]) -> list[bytes]:
         room = self._hooks.max_queue_bytes - self._bytes
@@ -132,7 +134,7 @@ class Dispatcher:
         try:
             while True:
                 with cv:
-                    while not self._jobs and not self._inbox:
+                    while not self._jobs and not (self._inbox and self._sorting()):
                         if self._stopping:
                             return
                         cv.wait()
@@ -146,6 +148,12 @@ class Dispatcher:
         finally:
             with cv:
                 self._thread = None
+
+    def _sorting(self) -> bool:
+        """Does the inbox need sorting? Not while every frame would only go to
+        the outbox (no callback, no prefilter): read() then takes them as they are."""
+        hooks = self._hooks
+        return hooks.event_callback is not None or hooks.event_prefilter is not None
 
     def _take(self) -> list[bytes]:
         inbox = self._inbox
@@ -214,6 +222,10 @@ class Dispatcher:
                     frame = self._outbox.popleft()
                     self._bytes -= len(frame)
                     return parse_frame(frame)
+                if self._inbox and not self._sorting():
+                    frame = self._inbox.popleft()
+                    self._bytes -= len(frame)
+                    return parse_frame(frame)
                 if self._inbox and self._thread is None:
                     batch = self._take()
                     self._cv.release()
@@ -224,18 +236,22 @@ class Dispatcher:
                     continue
                 if not self._inbox and (error := gone()) is not None:
                     return error
-                if deadline is None:
-                    self._cv.wait()
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining > 0:
-                    self._cv.wait(remaining)
-                elif self._inbox and remaining > -SORT_GRACE:
-                    # What arrived before now is being sorted: wait for it,
-                    # so that read_response(0) after action() finds it.
-                    self._cv.wait(SORT_GRACE + remaining)
-                else:
-                    return None
+                self._readers += 1
+                try:
+                    if deadline is None:
+                        self._cv.wait()
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining > 0:
+                        self._cv.wait(remaining)
+                    elif self._inbox and remaining > -SORT_GRACE:
+                        # What arrived before now is being sorted: wait for it,
+                        # so that read_response(0) after action() finds it.
+                        self._cv.wait(SORT_GRACE + remaining)
+                    else:
+                        return None
+                finally:
+                    self._readers -= 1
 
     def wake(self) -> None:
         """Wake the threads in :meth:`read` (the connection changed)."""
