@@ -343,8 +343,11 @@ class AMIClient(StatsView):
         action_id = str(next(self._ids))  # atomic: count() is one C call
         pairs.append(("ActionID", action_id))
         data = serialize(pairs)  # raises LocalProtocolError (a ValueError)
-        wait, holds = timeout_for(action, pairs, self.timeout)
-        future = ActionFuture(self, action_id, action, wait, holds)
+        if len(action) == 9:  # perhaps an Originate, with a timeout of its own
+            wait, holds = timeout_for(action, pairs, self.timeout)
+            future = ActionFuture(self, action_id, action, wait, holds)
+        else:
+            future = ActionFuture(self, action_id, action, self.timeout)
         reader = self._reader
         if reader is None or not reader.alive or not (internal or self._state is State.CONNECTED):
             self.last_error = NotConnected(NOT_CONNECTED)

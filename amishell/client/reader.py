@@ -203,7 +203,11 @@ class Reader:
             framer.errors.clear()
         if frames:
             stats.messages_received += len(frames)
-            self._deliver(frames)
+            unclaimed, finished = self.router.route(frames)
+            if unclaimed:
+                self._sink(unclaimed)
+            for future in finished:
+                future.set()
         return True
 
     def _deliver(self, frames: list[bytes]) -> None:
