@@ -251,3 +251,66 @@ def test_a_synchronous_originate_defers_the_verdict() -> None:
         assert client.connected, client.error
         assert client.action(Action="Ping")["Response"] == "Success"
         client.close()
+
+
+class Wire:
+    """A wire observer that keeps what it saw."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] = []
+
+    def opened(self, address: str) -> None:
+        self.seen.append(("opened", address))
+
+    def sent(self, data: bytes) -> None:
+        self.seen.append(("sent", data))
+
+    def received(self, data: bytes) -> None:
+        self.seen.append(("received", data))
+
+    def closed(self) -> None:
+        self.seen.append(("closed", None))
+
+
+def test_the_wire_observer_sees_every_connection_and_every_byte(sim: Simulator) -> None:
+    wire, rec = Wire(), Recorder()
+    client = client_for(sim, rec, reconnect=True, reconnect_delay=0.01, wire_observer=wire)
+    assert client.connect(), client.error
+    drop_sessions(sim)
+    assert wait_until(lambda: "reconnected" in rec.names())
+    assert client.action(Action="Ping")["Ping"] == "Pong"
+    client.close()
+    kinds = [k for k, _ in wire.seen]
+    host, port = sim.address
+    assert [a for k, a in wire.seen if k == "opened"] == [f"{host}:{port}"] * 2
+    assert kinds.count("closed") == 2 and kinds[-1] == "closed"
+    sent = b"".join(d for k, d in wire.seen if k == "sent")  # type: ignore[misc]
+    received = b"".join(d for k, d in wire.seen if k == "received")  # type: ignore[misc]
+    assert sent.count(b"Action: Login\r\n") == 2 and b"Action: Ping\r\n" in sent
+    assert received.startswith(b"Asterisk Call Manager/")
+    assert received.count(b"Asterisk Call Manager/") == 2 and b"Ping: Pong" in received
+
+
+def test_the_transcript_holds_the_response_when_action_returns(sim: Simulator) -> None:
+    """A slow transcript file: action() still returns with its response's
+    lines written (it waits, bounded, for the transcript's own thread)."""
+
+    class Slow:
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, text: str) -> int:
+            time.sleep(0.05)
+            self.text += text
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    out = Slow()
+    client = client_for(sim, Recorder(), debug_file=out)  # type: ignore[arg-type]
+    assert client.connect(), client.error
+    for _ in range(3):
+        reply = client.action(Action="Ping")
+        assert f"<< ActionID: {reply['ActionID']}" in out.text.splitlines()
+    client.close()
