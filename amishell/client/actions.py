@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["Fields", "build", "timeout_for"]
+__all__ = ["Fields", "build", "filter_headers", "timeout_for"]
 
 Fields = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 
@@ -50,3 +50,15 @@ def timeout_for(action: str, pairs: list[tuple[str, Any]], timeout: float) -> tu
     except (KeyError, TypeError, ValueError):
         wait = _DEFAULT_ORIGINATE_TIMEOUT
     return max(timeout, wait + _ORIGINATE_MARGIN), True
+
+
+def filter_headers(filter: str | None, match_criteria: str | None) -> list[tuple[str, str]]:
+    """The headers of a Filter action adding a filter (legacy regex and/or MatchCriteria)."""
+    if filter is None and match_criteria is None:
+        raise ValueError("add_filter needs a filter, match_criteria or both")
+    headers = [("Operation", "Add")]
+    if match_criteria is not None:
+        headers.append(("MatchCriteria", match_criteria))
+    if filter is not None:
+        headers.append(("Filter", filter))
+    return headers

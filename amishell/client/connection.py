@@ -72,6 +72,13 @@ def open_connection(
         raise ConnectFailed(f"Connection failed: {reason(exc)} ({where})") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     wait = timeout if tls else min(timeout, GREETING_WAIT)
+    told: list[WireObserver] = []  # the observers told of this connection
+
+    def abandon() -> None:
+        sock.close()
+        for observer in told:
+            observer.closed()
+
     try:
         transport: Transport
         if tls:
@@ -84,22 +91,23 @@ def open_connection(
             transport = PlainTransport(sock)
         for observer in observers:
             observer.opened(where)
+            told.append(observer)
         framer = Framer(greeting=True, max_message_size=max_message_size)
         frames = _read_greeting(transport, framer, observers)
     except ssl.SSLCertVerificationError as exc:
-        sock.close()
+        abandon()
         raise ConnectFailed(
             f"Connection failed: TLS certificate of {where} did not verify:"
             f" {exc.verify_message or exc.reason}"
         ) from None
     except ssl.SSLError as exc:
-        sock.close()
+        abandon()
         raise ConnectFailed(
             f"Connection failed: TLS handshake with {where} failed: {exc.reason or exc}"
             " (is it a TLS port?)"
         ) from None
     except TimeoutError:
-        sock.close()
+        abandon()
         if tls:
             raise ConnectFailed(
                 f"Connection failed: no answer from {where} within {timeout:g}s"
@@ -110,10 +118,10 @@ def open_connection(
             " server's greeting, the line 'Asterisk Call Manager/...' (is it a TLS port?)"
         ) from None
     except ConnectFailed:
-        sock.close()
+        abandon()
         raise
     except OSError as exc:
-        sock.close()
+        abandon()
         raise ConnectFailed(f"Connection failed: {reason(exc)} ({where})") from None
     sock.settimeout(None)
     assert framer.greeting is not None

@@ -22,7 +22,7 @@ from typing import IO, Any
 from ..errors import AMIConnectionError, AMIError, LoginFailed, NotConnected, ResponseTimeout
 from ..message import Message
 from ..protocol import DEFAULT_MAX_MESSAGE_SIZE, serialize
-from .actions import Fields, build, timeout_for
+from .actions import Fields, build, filter_headers, timeout_for
 from .connection import login, open_connection
 from .dispatcher import Dispatcher
 from .future import NOT_CONNECTED, TIMED_OUT, ActionFuture, error_reply
@@ -415,13 +415,7 @@ class AMIClient(StatsView):
     def add_filter(self, filter: str | None = None, *, match_criteria: str | None = None
                    ) -> Message:
         """Add a server-side event filter and remember it (re-added on reconnect)."""
-        if filter is None and match_criteria is None:
-            raise ValueError("add_filter needs a filter, match_criteria or both")
-        headers = [("Operation", "Add")]
-        if match_criteria is not None:
-            headers.append(("MatchCriteria", match_criteria))
-        if filter is not None:
-            headers.append(("Filter", filter))
+        headers = filter_headers(filter, match_criteria)
         reply = self.action([("Action", "Filter"), *headers])
         if not reply.is_error:
             self._filters.append(headers)
