@@ -48,7 +48,7 @@ from typing import Any
 
 from amishell.client import AMIClient
 from amishell.message import Message
-from amishell.protocol import Framer, format_pairs, parse_frame
+from amishell.protocol import Framer, parse_frame
 
 __all__ = [
     "CHALLENGE", "GREETING", "SECRET", "USERNAME", "LeakCheck", "Pool", "Server", "Session",
@@ -73,6 +73,11 @@ def _pairs(fields: Pairs) -> list[tuple[str, str]]:
         values = value if isinstance(value, list | tuple) else [value]
         out.extend((key, str(v)) for v in values)
     return out
+
+
+def format_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:
+    """Pairs as wire bytes, unchecked (a test server may send what a client must refuse)."""
+    return ("".join(f"{k}: {v}\r\n" for k, v in pairs) + "\r\n").encode()
 
 
 def burst_event(seq: int) -> bytes:
