@@ -291,3 +291,66 @@ def test_a_write_failure_ends_the_connection_once() -> None:
     assert not reader.send(b"Action: Ping\r\n\r\n")
     assert [str(d) for d in drops] == ["Writing to socket failed: connection reset by peer"]
     assert isinstance(drops[0], WriteFailed) and transport.shut and not reader.alive
+
+
+# ----------------------------------------------------------------- keep-alive
+
+
+class Pinged:
+    """A connection for the keep-alive: a router and a fail() that records."""
+
+    def __init__(self) -> None:
+        self.router = Router()
+        self.alive = True
+        self.failures: list[AMIConnectionError] = []
+
+    def fail(self, error: AMIConnectionError) -> None:
+        self.failures.append(error)
+        self.alive = False
+        self.router.close(str(error))
+
+
+class Client:
+    timeout = 0.1
+    last_latency: float | None = None
+
+    def ping_future(self) -> None:
+        return None  # the test drives check() itself
+
+
+def test_the_keepalive_fails_a_silent_connection_whatever_is_pending() -> None:
+    from amishell.client.keepalive import Keepalive
+
+    keepalive = Keepalive(Client(), 60.0)
+    try:
+        conn = Pinged()
+        getvar = future("1", "Getvar", timeout=30.0)
+        conn.router.add(getvar)
+        ping = future("2")
+        conn.router.add(ping)
+        start = time.monotonic()
+        keepalive.check(conn, ping)  # type: ignore[arg-type]
+        assert time.monotonic() - start < 1.0
+        assert [type(e).__name__ for e in conn.failures] == ["ResponseTimeout"]
+        assert "stopped answering" in str(conn.failures[0])
+        assert getvar.result(0)["Message"] == str(conn.failures[0])  # not a timeout
+    finally:
+        keepalive.stop()
+
+
+def test_the_keepalive_waits_behind_a_synchronous_originate() -> None:
+    from amishell.client.keepalive import Keepalive
+
+    keepalive = Keepalive(Client(), 60.0)
+    try:
+        conn = Pinged()
+        originate = future("1", "Originate", timeout=0.4, holds=True)
+        conn.router.add(originate)
+        ping = future("2")
+        conn.router.add(ping)
+        start = time.monotonic()
+        keepalive.check(conn, ping)  # type: ignore[arg-type]
+        took = time.monotonic() - start
+        assert conn.failures and 0.35 < took < 2.0  # only once the Originate's time was up
+    finally:
+        keepalive.stop()
