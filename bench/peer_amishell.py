@@ -36,7 +36,7 @@ def do_parse(n: int, via: str = "parser") -> dict[str, object]:
     src = common.ParserInput(n)
 
     def reads() -> Iterator[bytes]:
-        yield from (src.greeting, *src.chunks)
+        yield from [src.greeting, *src.chunks]
 
     messages = events = 0
     errors: list[object] = []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from replay import ReplayServer
-from servers import Pool
+from scripted import Pool
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import trustme
-from servers import SECRET, USERNAME, Server, Session, free_port, silent, standard
+from scripted import SECRET, USERNAME, Server, Session, free_port, silent, standard
 
 from amishell import AMIClient, Message
 

@@ -10,8 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from faultserver import SECRET, USERNAME, FaultServer, LeakCheck
-from servers import wait_until
+from scripted import SECRET, USERNAME, LeakCheck, Server, lenient, wait_until
 
 from amishell.client import NOT_CONNECTED, TIMED_OUT, ActionFuture, AMIClient
 from amishell.message import Message
@@ -69,7 +68,7 @@ ALLOWED = {
 def test_every_action_gets_exactly_one_outcome(leaks: None) -> None:
     rng = random.Random(1234)
     # Each connection is dropped, part way through a response, after 20 to 500 actions.
-    server = FaultServer(drop_after=lambda: rng.randrange(20, 500), rng=rng)
+    server = Server(lenient, drop_after=lambda: rng.randrange(20, 500), rng=rng)
     client = AMIClient(USERNAME, SECRET, server.hostport, timeout=5.0)
     outcomes: collections.Counter[str] = collections.Counter()
     wrong: list[str] = []
@@ -151,7 +150,7 @@ class StalledConsumer:
 
 
 def test_stalled_consumer_does_not_stall_the_reader(leaks: None) -> None:
-    server = FaultServer(burst_bytes=BURST_BYTES)
+    server = Server(lenient, burst_bytes=BURST_BYTES)
     consumer = StalledConsumer()
     client = AMIClient(USERNAME, SECRET, server.hostport, timeout=5.0, keepalive=0.5,
                        event_callback=consumer)
@@ -182,7 +181,7 @@ def test_stalled_consumer_does_not_stall_the_reader(leaks: None) -> None:
 
 
 def test_bounded_queue_counts_what_it_drops(leaks: None) -> None:
-    server = FaultServer(burst_bytes=BURST_BYTES)
+    server = Server(lenient, burst_bytes=BURST_BYTES)
     consumer = StalledConsumer()
     client = AMIClient(USERNAME, SECRET, server.hostport, timeout=5.0,
                        event_callback=consumer, max_queue_bytes=1 << 20)

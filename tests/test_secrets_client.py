@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from faultserver import CHALLENGE, SECRET, USERNAME, FaultServer, LeakCheck
+from scripted import CHALLENGE, SECRET, USERNAME, LeakCheck, Server, lenient
 
 from amishell.client import AMIClient, AMIError
 
@@ -36,11 +36,11 @@ def test_plain_login_session_shows_no_secret(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     gone: list[str] = []
-    with FaultServer(close_mid_message=True) as server:
+    with Server(lenient, close_mid_message=True) as server:
         client = AMIClient(USERNAME, SECRET, server.hostport, timeout=2, debug=True,
                            disconnect_callback=gone.append)
         assert client.connect(), client.error
-        assert SECRET.encode() in server.received  # plain login does send it
+        assert SECRET.encode() in server.raw  # plain login does send it
         shown = repr(client)
         # The server drops the session on the next action: errors, callback, repr again.
         reply = client.action(Action="Getvar", Variable="X")
@@ -55,7 +55,7 @@ def test_plain_login_session_shows_no_secret(
 
 def test_secret_headers_in_other_actions_are_masked_in_the_transcript(leaks: None) -> None:
     transcript = io.StringIO()
-    with FaultServer() as server:
+    with Server(lenient) as server:
         client = AMIClient(USERNAME, SECRET, server.hostport, timeout=2, debug_file=transcript)
         assert client.connect(), client.error
         reply = client.action(Action="Getvar", Token="t", Secret=SECRET, Key="k-" + SECRET)
@@ -70,14 +70,14 @@ def test_secret_headers_in_other_actions_are_masked_in_the_transcript(leaks: Non
 
 def test_md5_login_keeps_the_secret_off_the_wire(leaks: None) -> None:
     transcript = io.StringIO()
-    with FaultServer() as server:
+    with Server(lenient) as server:
         client = AMIClient(USERNAME, SECRET, server.hostport, timeout=2, auth="md5",
                            debug_file=transcript)
         assert client.connect(), client.error  # the server checked the Key
         assert client.ping() is not None
         assert client.disconnect()
         client.close()
-        wire = bytes(server.received)
+        wire = bytes(server.raw)
     key = hashlib.md5((CHALLENGE + SECRET).encode()).hexdigest()
     assert b"AuthType: MD5" in wire and f"Key: {key}".encode() in wire
     assert SECRET.encode() not in wire and b"Secret" not in wire
@@ -106,7 +106,7 @@ def test_failed_connections_show_no_secret(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     transcript = io.StringIO()
-    with FaultServer(**knobs) as server:
+    with Server(lenient, **knobs) as server:
         client = AMIClient(USERNAME, secret, server.hostport, timeout=0.5,
                            debug_file=transcript)
         assert client.connect() is False
@@ -116,7 +116,7 @@ def test_failed_connections_show_no_secret(
             with AMIClient(USERNAME, secret, server.hostport, timeout=0.5):
                 pass  # pragma: no cover - connecting fails
         client.close()
-        wire = bytes(server.received)
+        wire = bytes(server.raw)
     exc = raised.value
     assert why in str(exc)
     assert b"Action: Originate" not in wire  # nothing was injected

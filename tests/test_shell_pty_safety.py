@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import Server, Session, standard
+from scripted import Server, Session, standard
 from test_shell_pty import Terminal, shell_env
 
 from amishell.message import Message

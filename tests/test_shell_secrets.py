@@ -20,7 +20,7 @@ import pytest
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
-from servers import wait_until
+from scripted import wait_until
 from test_shell_app import SECRET, Harness, harness  # noqa: F401
 from test_shell_cli import address, run
 

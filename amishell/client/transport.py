@@ -17,16 +17,17 @@ import threading
 __all__ = ["Transport", "PlainTransport", "TLSTransport", "parse_host"]
 
 RECV_SIZE = 262144
-#: A thread waiting in ``action()`` reads in slices this long (seconds).
-LEAD_SLICE = 0.5
+#: The longest single wait of :meth:`Transport.recv_within` (seconds).
+SLICE = 0.5
 
 
 class Transport:
-    """The interface the client needs: recv, sendall, close.
+    """The interface the client needs: recv, recv_nowait, sendall, close.
 
     After the greeting, reads go through :meth:`wait_readable` and
-    :meth:`recv_nowait` under :attr:`read_lock`, so that whichever thread holds
-    the lock (the reader thread, or a thread waiting in ``action()``) reads.
+    :meth:`recv_nowait` under :attr:`read_lock`: whichever thread holds the
+    lock (the reader thread, or a thread waiting in ``action()`` for its own
+    response) reads and frames.
     """
 
     sock: socket.socket
@@ -34,19 +35,14 @@ class Transport:
     def _init_reading(self) -> None:
         #: Held by the thread that is reading and framing.
         self.read_lock = threading.Lock()
-        #: Set while a thread waiting in ``action()`` reads for itself.
-        self.foreground = False
-        self.foreground_ended = 0.0
-        #: Set to cut short the reader thread's nap while it stands aside: an
-        #: action was sent that no thread in ``action()`` will read for.
-        self.nudge = threading.Event()
-        self._poll = select.poll()
-        self._poll.register(self.sock, select.POLLIN)
-        self._lead_poll = select.poll()
-        self._lead_poll.register(self.sock, select.POLLIN)
+        # One poll object per waiting role: a poll object is not shared by
+        # two threads at once (the reader thread; the holder of read_lock).
+        self._polls = (select.poll(), select.poll())
+        for poll in self._polls:
+            poll.register(self.sock, select.POLLIN)
         # Reads land in one buffer kept for the connection, and only the bytes
-        # read are copied out: ``recv(RECV_SIZE)`` would allocate (and, at
-        # this size, map and unmap) a fresh RECV_SIZE block for every read.
+        # read are copied out: ``recv(RECV_SIZE)`` would allocate a fresh
+        # RECV_SIZE block for every read.
         self._rbuf = bytearray(RECV_SIZE)
         self._rview = memoryview(self._rbuf)
 
@@ -56,41 +52,31 @@ class Transport:
         return self._rview[:n].tobytes()
 
     def recv(self) -> bytes:
+        """A blocking read (the socket's timeout applies): for the greeting."""
         raise NotImplementedError
 
     def buffered(self) -> bool:
         """Is input already read off the socket but not yet returned?"""
         return False
 
-    def want_reader(self) -> None:
-        """An action was sent that no thread in ``action()`` reads for: the
-        reader thread, if it stands aside, comes back at once."""
-        if not self.foreground and not self.nudge.is_set():
-            self.nudge.set()
-
-    def wait_readable(self, timeout: float | None) -> bool:
-        """For the reader thread only (the poll object is its own)."""
+    def wait_readable(self, timeout: float | None, *, holder: bool = False) -> bool:
+        """Wait for input. ``holder``: the caller holds :attr:`read_lock`
+        (else it is the reader thread); each role has its own poll object."""
         if self.buffered():
             return True
-        ms = -1 if timeout is None else max(int(timeout * 1000), 0)
-        return bool(self._poll.poll(ms))
-
-    def wait_readable_lead(self, timeout: float) -> bool:
-        """For the thread holding :attr:`read_lock` in ``action()`` (its own poll object)."""
-        if self.buffered():
-            return True
-        return bool(self._lead_poll.poll(max(math.ceil(timeout * 1000), 0)))
-
-    def lead_recv(self, timeout: float) -> bytes | None:
-        """For the thread holding :attr:`read_lock` in ``action()``: bytes,
-        ``b""`` at the end, or None when nothing came within ``timeout``."""
-        if self.wait_readable_lead(timeout):
-            return self.recv_nowait()
-        return None
+        ms = -1 if timeout is None else max(math.ceil(timeout * 1000), 0)
+        return bool(self._polls[holder].poll(ms))
 
     def recv_nowait(self) -> bytes | None:
         """Bytes, ``b""`` at end of input, or None when nothing is there yet."""
         raise NotImplementedError
+
+    def recv_within(self, timeout: float) -> bytes | None:
+        """For the holder of :attr:`read_lock`: bytes, ``b""`` at the end, or
+        None when nothing came within ``timeout`` (at most :data:`SLICE`)."""
+        if self.wait_readable(timeout, holder=True):
+            return self.recv_nowait()
+        return None
 
     def sendall(self, data: bytes) -> None:
         raise NotImplementedError
@@ -113,18 +99,14 @@ class Transport:
 class PlainTransport(Transport):
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._send_lock = threading.Lock()
         self._init_reading()
-        # A blocking read that gives up after LEAD_SLICE: a thread in action()
+        # A blocking read gives up after SLICE: the holder of read_lock then
         # waits for its response in one system call instead of poll + recv.
         try:
-            sec = int(LEAD_SLICE)
-            sock.setsockopt(
-                socket.SOL_SOCKET,
-                socket.SO_RCVTIMEO,
-                struct.pack("ll", sec, int((LEAD_SLICE - sec) * 1_000_000)),
-            )
-            self._slice = LEAD_SLICE
+            whole = int(SLICE)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                            struct.pack("ll", whole, int((SLICE - whole) * 1_000_000)))
+            self._slice = SLICE
         except (OSError, struct.error):
             self._slice = math.inf  # always poll first
 
@@ -135,14 +117,13 @@ class PlainTransport(Transport):
             except (BlockingIOError, InterruptedError):
                 continue  # the receive timeout passed: keep waiting
 
-    def lead_recv(self, timeout: float) -> bytes | None:
+    def recv_within(self, timeout: float) -> bytes | None:
         if timeout < self._slice:
-            return super().lead_recv(timeout)
+            return super().recv_within(timeout)
         try:
-            n = self.sock.recv_into(self._rbuf, RECV_SIZE)  # as _recv_copy, one call less
+            return self._recv_copy(0)
         except (BlockingIOError, InterruptedError):
             return None
-        return self._rview[:n].tobytes()
 
     def recv_nowait(self) -> bytes | None:
         try:
@@ -151,8 +132,7 @@ class PlainTransport(Transport):
             return None
 
     def sendall(self, data: bytes) -> None:
-        with self._send_lock:
-            self.sock.sendall(data)
+        self.sock.sendall(data)  # (the caller takes turns: Reader.send)
 
 
 class TLSTransport(Transport):
