@@ -3,9 +3,10 @@
 :class:`Connection` owns the client. Opening builds a fresh, logged-in client
 and only then swaps it for the old one (a typo in ``.connect`` keeps the
 working session), re-adds the server-side filters of the session, and runs the
-shell's ``on_login`` (catalogue, server info). When the connection drops,
-:class:`Reconnector` (the shell's own reconnect loop, the one piece that the
-library's ``reconnect=True`` would replace) tries again with a doubling wait.
+shell's ``on_login`` (catalogue, server info). When the connection drops, the
+client reconnects by itself (``reconnect=True``: a doubling wait, the event mask
+re-applied) and tells the shell each step; the shell then re-adds its filters
+and refreshes what it knows of the server. A script does not reconnect.
 
 Messages about a failure are worded from the error's type (:func:`describe`).
 """
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from ..capture import Capture
     from ..client import AMIClient
 
-__all__ = ["Connection", "Login", "Reconnector", "describe", "error_of", "probe"]
+__all__ = ["Connection", "Login", "describe", "error_of", "probe"]
 
 #: The shell's bound on events the client has read but not yet delivered. A
 #: terminal shows a few thousand events a second at most; past this, events are
@@ -138,8 +139,7 @@ class Connection:
         self.client: AMIClient | None = None
         #: disconnected, connecting, connected or reconnecting.
         self.state = "disconnected"
-        #: The server-side event mask (Login ``Events:``), re-applied on reconnect.
-        self.mask: str | None = login.target.events
+        self._mask: str | None = login.target.events
         #: Filter actions added this session, re-added on reconnect (AMI cannot list them).
         self.server_filters: list[list[tuple[str, str]]] = []
         self.debug_file: IO[str] | None = None
@@ -152,8 +152,30 @@ class Connection:
         self._on_login = on_login
         self.notice = notice
         self._swap_lock = threading.Lock()
-        self._wanted = False
-        self.reconnector = Reconnector(self)
+        self._reconnect_first = 0.5
+
+    @property
+    def reconnect_first(self) -> float:
+        """Seconds before the first reconnect attempt; each failure doubles the wait,
+        up to the target's ``reconnect_max``."""
+        return self._reconnect_first
+
+    @reconnect_first.setter
+    def reconnect_first(self, value: float) -> None:
+        self._reconnect_first = value
+        if self.client is not None:
+            self.client.reconnect_delay = value
+
+    @property
+    def mask(self) -> str | None:
+        """The server-side event mask (Login ``Events:``), re-applied on reconnect."""
+        return self._mask
+
+    @mask.setter
+    def mask(self, value: str | None) -> None:
+        self._mask = value
+        if self.client is not None:
+            self.client.events = value
 
     @property
     def connected(self) -> bool:
@@ -166,7 +188,6 @@ class Connection:
         """(Re)connect with ``login`` (default: the current one), replacing the current
         session once the new one works. None when it did, else the error. ``stop``
         set meanwhile abandons the attempt and keeps the current session."""
-        self.reconnector.stop()
         if not self.connected:
             self.state = "connecting"
         error = self.open(login or self.login, stop)
@@ -186,7 +207,6 @@ class Connection:
                 client.close()
                 return ConnectFailed("Connection failed: stopped")
             old, self.client, self.login = self.client, client, login
-            self._wanted = True
             if old is not None:
                 _drop(old)
         self._after_login(client)
@@ -211,11 +231,18 @@ class Connection:
             debug_file=self.debug_file,
             max_queue_bytes=SHELL_QUEUE_BYTES,
             wire_observer=self.capture,
+            # A script ends on a drop (exit status 3): only the interactive shell waits.
+            reconnect=t.reconnect and self.drop_sink is None,
+            reconnect_delay=self._reconnect_first,
+            reconnect_max_delay=t.reconnect_max,
+            state_callback=self._on_state,
         )
         client.event_prefilter = self._prefilter
         return client
 
     def _after_login(self, client: AMIClient) -> None:
+        """After every login, the first and each reconnect: the session's filters
+        (AMI forgets them with the session) and what the shell learns at login."""
         filters = [
             client.submit([("Action", "Filter"), ("Operation", "Add"), *headers])
             for headers in self.server_filters
@@ -233,10 +260,35 @@ class Connection:
         client = self.client
         error = error_of(client) if client is not None else ReadFailed(text)
         self.notice(f"connection lost: {describe(error, self.login)}", "error")
-        if self.login.target.reconnect and self._wanted:
-            self.reconnector.start()
-        else:
+        if client is None or not client.reconnect:
             self.notice("type .reconnect to connect again", "dim")
+
+    def _on_state(self, change: str, detail: str) -> None:
+        """The client's reconnect steps (on its dispatcher thread)."""
+        client = self.client
+        if client is None or self.drop_sink is not None:
+            return
+        address = self.login.target.address
+        if change == "reconnecting":
+            self.state = "reconnecting"
+            number = detail.split()[1] if detail.startswith("attempt ") else ""
+            if number.isdigit() and (int(number) <= 3 or int(number) % 10 == 0):
+                failed = f" (the last one: {client.error})" if number != "1" else ""
+                self.notice(f"reconnecting to {address}: {detail}{failed}", "dim")
+        elif change == "reconnected":
+            self.state = "connected"
+            # The login's follow-up waits for answers: not on the dispatcher thread.
+            threading.Thread(target=self._reconnected, args=(client,), daemon=True,
+                             name="amishell-relogin").start()
+        elif change == "closed" and self.state == "reconnecting":
+            self.state = "disconnected"
+            error = error_of(client)
+            self.notice(f"reconnect stopped: {describe(error, self.login)}", "error")
+            self.notice("type .reconnect to connect again", "dim")
+
+    def _reconnected(self, client: AMIClient) -> None:
+        self._after_login(client)
+        self.notice(f"reconnected to {self.login.target.address}{self.reapplied()}", "ok")
 
     def reapplied(self) -> str:
         """What a reconnect re-applied, for its notice."""
@@ -249,20 +301,19 @@ class Connection:
 
     def disconnect(self) -> Message | None:
         """Log off (no reconnect). The Goodbye response, or None if not connected."""
-        self._wanted = False
-        self.reconnector.stop()
         client = self.client
         self.state = "disconnected"
         if client is None or not client.connected:
+            if client is not None:
+                client.close()  # (stops reconnecting)
             return None
         client.disconnect_callback = None
+        client.reconnect = False  # the server closes after its Goodbye: no reconnect
         reply = client.submit({"Action": "Logoff"}).result(5.0)
         client.close()
         return reply
 
     def close(self) -> None:
-        self._wanted = False
-        self.reconnector.stop()
         client = self.client
         if client is not None:
             _drop(client)
@@ -273,52 +324,3 @@ def _drop(client: AMIClient) -> None:
     if client.connected:
         client.disconnect()
     client.close()
-
-
-class Reconnector:
-    """The shell's reconnect loop: after a drop, try again and again, the wait
-    doubling from ``first`` up to the target's ``reconnect_max``."""
-
-    def __init__(self, conn: Connection, first: float = 0.5) -> None:
-        self.conn = conn
-        #: Seconds before the first attempt.
-        self.first = first
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop = threading.Event()
-            self._thread = threading.Thread(
-                target=self._loop, args=(self._stop,), name="amishell-reconnect", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _loop(self, stop: threading.Event) -> None:
-        conn = self.conn
-        delay = self.first
-        attempt = 0
-        while not stop.is_set():
-            conn.state = "reconnecting"
-            if stop.wait(delay):
-                return
-            attempt += 1
-            login = conn.login
-            error = conn.open(login, stop)
-            if stop.is_set():
-                return
-            if error is None:
-                conn.state = "connected"
-                conn.notice(f"reconnected to {login.target.address}{conn.reapplied()}", "ok")
-                return
-            delay = min(delay * 2, max(login.target.reconnect_max, self.first))
-            if attempt <= 3 or attempt % 10 == 0:
-                conn.notice(
-                    f"reconnect failed ({describe(error, login)}); next try in {delay:g}s", "dim"
-                )

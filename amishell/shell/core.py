@@ -184,11 +184,11 @@ class Shell:
     @property
     def reconnect_first(self) -> float:
         """Seconds before the first reconnect attempt (each failure doubles the wait)."""
-        return self.conn.reconnector.first
+        return self.conn.reconnect_first
 
     @reconnect_first.setter
     def reconnect_first(self, value: float) -> None:
-        self.conn.reconnector.first = value
+        self.conn.reconnect_first = value
 
     @property
     def capture(self) -> Capture | None:
