@@ -77,6 +77,8 @@ HELP_INTRO: Final = [
     "",
     "Shell commands:",
 ]
+#: The widest usage that shares its line with the summary in ``.help``.
+USAGE_COLUMN: Final = 40
 HELP_KEYS: Final = [
     "",
     "Keys: Tab completes; Alt-Enter adds a line; Up, Down and Ctrl-R search history;",
@@ -92,9 +94,14 @@ HELP_KEYS: Final = [
 )
 def _help(shell: Shell, line: MetaLine) -> Result:
     if not line.args:
-        width = max(len(c.usage) for c in COMMANDS.values()) + 2
+        # A usage too long for the column (.connect's) takes a line of its own.
+        width = max(len(c.usage) for c in COMMANDS.values() if len(c.usage) <= USAGE_COLUMN) + 2
         lines = list(HELP_INTRO)
-        lines += [f"  {c.usage:<{width}}{c.summary}" for c in COMMANDS.values()]
+        for c in COMMANDS.values():
+            if len(c.usage) <= USAGE_COLUMN:
+                lines.append(f"  {c.usage:<{width}}{c.summary}")
+            else:
+                lines += [f"  {c.usage}", f"  {'':<{width}}{c.summary}"]
         return Info(lines + HELP_KEYS)
     arg = line.args[0]
     word = arg.lstrip(META_PREFIX).lower()
