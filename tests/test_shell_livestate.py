@@ -130,3 +130,17 @@ def test_queue_status_resync_replaces_what_was_kept() -> None:
     support = state.queues["support"]
     assert support.members and support.strategy == "ringall"
     assert len(support.callers) == sum(1 for m in items if m.value("Event") == "QueueEntry")
+
+
+def test_endpoints_from_the_list_and_their_state_from_device_events() -> None:
+    state = LiveState()
+    listed = [Message([("Event", "EndpointList"), ("ObjectName", n), ("Transport", "udp"),
+                       ("Aor", n), ("DeviceState", "Not in use"), ("ActiveChannels", "0")])
+              for n in ("100", "101")]
+    state.resync_endpoints(listed, 10.0)
+    assert sorted(state.endpoints) == ["100", "101"]
+    state.apply(event("DeviceStateChange", Device="PJSIP/101", State="INUSE"), 11.0)
+    state.apply(event("DeviceStateChange", Device="Local/100@demo", State="INUSE"), 11.0)
+    assert state.endpoints["101"].state == "INUSE"
+    assert state.endpoints["101"].changed["state"] == 11.0
+    assert state.endpoints["100"].state == "Not in use"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from amishell.message import Message
 from amishell.shell.eventhistory import EventHistory
 from amishell.shell.lineparse import CliLine, InputError
 from amishell.shell.topview import TopModel, member_status
@@ -86,3 +87,46 @@ def test_watch_marks_lines_that_differ_from_the_previous_run() -> None:
     assert mark_changes(["a", "b"], ["a", "c", "d"]) == [
         ("", "a\n"), ("late", "c\n"), ("late", "d\n")
     ]
+
+
+class Answered:
+    """A future already answered (what client.submit returns)."""
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+
+    def done(self) -> bool:
+        return True
+
+    def result(self, timeout: float | None = None) -> Message:
+        return self.msg
+
+
+class ListingClient:
+    """A connected client whose lists come back at once; no PJSIP on this server."""
+
+    connected = True
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def submit(self, fields: dict[str, str]) -> Answered:
+        action = fields["Action"]
+        self.asked.append(action)
+        if action == "PJSIPShowEndpoints":
+            return Answered(Message([("Response", "Error"), ("Message",
+                                      "Invalid/unknown command: PJSIPShowEndpoints.")]))
+        return Answered(Message([("Response", "Success")]))
+
+
+def test_a_server_without_pjsip_is_not_asked_for_endpoints_again() -> None:
+    client = ListingClient()
+    clock = Clock()
+    model = TopModel(EventHistory(), lambda: client, resync=1.0, clock=clock)  # type: ignore
+    model.refresh()  # asks
+    model.refresh()  # takes the answers
+    assert "Invalid/unknown command" in model.unavailable["endpoints"]
+    clock.now += 5
+    model.refresh()
+    assert client.asked.count("PJSIPShowEndpoints") == 1
+    assert client.asked.count("CoreShowChannels") == 2

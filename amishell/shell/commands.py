@@ -164,11 +164,12 @@ from . import displaycmds, sessioncmds  # noqa: E402, F401
 
 @command(
     "top",
-    ".top [channels|calls|bridges|queues]",
+    ".top [channels|calls|bridges|queues|endpoints]",
     "a live full-screen view of what the PBX is doing",
-    "  Kept current from events, resynced from CoreShowChannels, BridgeList and",
-    "  QueueStatus every top_resync seconds (a setting, default 5) and after a reconnect.",
-    "  Keys: 1-4/Tab view, s sort, / filter, Up/Down move, Enter the row's last event,",
+    "  Kept current from events, resynced from CoreShowChannels, BridgeList, QueueStatus",
+    "  and PJSIPShowEndpoints (where the server has it) every top_resync seconds (a",
+    "  setting, default 5) and after a reconnect.",
+    "  Keys: 1-5/Tab view, s sort, / filter, Up/Down move, Enter the row's last event,",
     "  v its variables, t trace its call, h hang up (asks y/N), r redirect, q or Esc back.",
     "  Events go on being read, counted and logged while the view is open.",
 )

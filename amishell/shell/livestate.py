@@ -15,7 +15,9 @@ from typing import Final
 
 from ..message import Message
 
-__all__ = ["Bridge", "Call", "Channel", "LiveState", "Queue", "QueueCaller", "QueueMember"]
+__all__ = [
+    "Bridge", "Call", "Channel", "Endpoint", "LiveState", "Queue", "QueueCaller", "QueueMember",
+]
 
 #: Snapshot headers of a channel event -> the field they set.
 _CHANNEL_FIELDS: Final = {
@@ -143,6 +145,19 @@ class Queue:
         self.members: dict[str, QueueMember] = {}
 
 
+class Endpoint(Tracked):
+    """A PJSIP endpoint as PJSIPShowEndpoints lists it, its state kept from
+    DeviceStateChange."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.transport = ""
+        self.aor = ""
+        self.state = ""
+        self.channels = ""
+
+
 class LiveState:
     """Channels, bridges and queues, kept current from events and list actions."""
 
@@ -150,6 +165,8 @@ class LiveState:
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.queues: dict[str, Queue] = {}
+        #: PJSIP endpoints, by name (only where the server lists them).
+        self.endpoints: dict[str, Endpoint] = {}
         #: Events applied, and the time of the last resync of each list.
         self.applied = 0
         self.synced: dict[str, float] = {}
@@ -161,6 +178,12 @@ class LiveState:
         self.applied += 1
         if name.startswith("queue"):
             self._queue_event(name, msg, now)
+            return
+        if name == "devicestatechange":
+            device = msg.value("Device") or ""
+            endpoint = self.endpoints.get(device[6:]) if device[:6].lower() == "pjsip/" else None
+            if endpoint is not None:
+                endpoint.set("state", msg.value("State") or "", now)
             return
         if name in ("bridgecreate", "bridgedestroy"):
             bid = msg.value("BridgeUniqueid") or ""
@@ -303,6 +326,21 @@ class LiveState:
                 )
         self.queues = queues
         self.synced["queues"] = now
+
+    def resync_endpoints(self, items: Iterable[Message], now: float) -> None:
+        """PJSIPShowEndpoints items (EndpointList): the endpoints now."""
+        kept: dict[str, Endpoint] = {}
+        for item in items:
+            name = item.value("ObjectName")
+            if not name:
+                continue
+            endpoint = self.endpoints.get(name) or Endpoint(name)
+            for header, field in (("Transport", "transport"), ("Aor", "aor"),
+                                  ("DeviceState", "state"), ("ActiveChannels", "channels")):
+                endpoint.set(field, item.value(header) or "", now)
+            kept[name] = endpoint
+        self.endpoints = kept
+        self.synced["endpoints"] = now
 
     # -- views ----------------------------------------------------------------------------
     def calls(self) -> list[Call]:

@@ -121,7 +121,8 @@ class TopApp:
         m = self.model
         state = m.state
         counts = {"channels": len(state.channels), "calls": len(state.calls()),
-                  "bridges": len(state.bridges), "queues": len(state.queues)}
+                  "bridges": len(state.bridges), "queues": len(state.queues),
+                  "endpoints": len(state.endpoints)}
         head = " " + "   ".join(
             (f"[{name} {n}]" if name == m.view else f"{name} {n}") for name, n in counts.items()
         ) + f"   {m.events_per_second:,.0f} events/s"
@@ -168,7 +169,9 @@ class TopApp:
                 out.append((style, texts[i].ljust(widths[i]) + sep))
             out.append(("", "\n"))
         if not rows:
-            out.append(("", "  (nothing here now)\n"))
+            refused = self.model.unavailable.get(self.model.view)
+            out.append(("", f"  (this server does not list them: {clean(refused)})\n" if refused
+                        else "  (nothing here now)\n"))
         return out
 
     def _status(self) -> StyleAndTextTuples:
@@ -182,7 +185,7 @@ class TopApp:
         return [("class:top.status", " " + clean(self.status))]
 
     def _keybar(self) -> StyleAndTextTuples:
-        keys = "q back  1-4/Tab view  s sort  / filter  Enter event  v vars  t trace"
+        keys = "q back  1-5/Tab view  s sort  / filter  Enter event  v vars  t trace"
         if not self.read_only:
             keys += "  h hang up  r redirect"
         return [("class:top.keys", " " + keys)]

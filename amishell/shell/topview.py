@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["VIEWS", "Row", "TopModel", "member_status"]
 
-VIEWS: Final = ("channels", "calls", "bridges", "queues")
+VIEWS: Final = ("channels", "calls", "bridges", "queues", "endpoints")
 
 #: Queue member Status: the device state numbers in words.
 _MEMBER_STATUS: Final = {
@@ -38,6 +38,7 @@ _HEADERS: Final = {
     "calls": ("Call", "Caller", "Chans", "Channels", "State", "Duration"),
     "bridges": ("Bridge", "Type", "Members", "Age"),
     "queues": ("Queue", "Who", "Name", "State", "Info"),
+    "endpoints": ("Endpoint", "State", "Channels", "Aor", "Transport"),
 }
 
 
@@ -81,6 +82,8 @@ class TopModel:
         #: The history position read so far; events before it are not applied.
         self.seq = history.total
         self._asked: dict[str, ActionFuture] = {}
+        #: Lists the server refused (a server without PJSIP): not asked again.
+        self.unavailable: dict[str, str] = {}
         self._last_resync = -1e9
         self._rates: list[tuple[float, int]] = []
         self.events_per_second = 0.0
@@ -112,8 +115,8 @@ class TopModel:
             return
         self._last_resync = self._clock()
         for name, action in (("channels", "CoreShowChannels"), ("bridges", "BridgeList"),
-                             ("queues", "QueueStatus")):
-            if name not in self._asked:
+                             ("queues", "QueueStatus"), ("endpoints", "PJSIPShowEndpoints")):
+            if name not in self._asked and name not in self.unavailable:
                 self._asked[name] = client.submit({"Action": action})
 
     def _take_resyncs(self, now: float) -> None:
@@ -122,8 +125,11 @@ class TopModel:
                 continue
             del self._asked[name]
             msg = future.result(0)
-            if msg.is_error:
-                continue  # not offered by this server or user: events alone
+            if msg.is_error:  # not offered by this server or user: events alone
+                text = msg.value("Message") or "refused"
+                if name == "endpoints" and self.connected and "timed out" not in text.lower():
+                    self.unavailable[name] = text
+                continue
             getattr(self.state, f"resync_{name}")(msg.events, now)
 
     def _rate(self, now: float) -> None:
@@ -205,6 +211,16 @@ class TopModel:
                 changed = (0.0, 0.0, 0.0, max(ch.get("status", 0), ch.get("paused", 0)),
                            max(ch.get("calls_taken", 0), ch.get("incall", 0)))
                 rows.append(Row(f"{q.name}\0{m.interface}", cells, changed))
+        return rows
+
+
+    def _endpoints(self, now: float) -> list[Row]:
+        rows = []
+        for e in self.state.endpoints.values():
+            cells = (e.name, e.state, e.channels, e.aor, e.transport)
+            ch = e.changed
+            rows.append(Row(e.name, cells, (0.0, ch.get("state", 0), ch.get("channels", 0),
+                                            0.0, 0.0)))
         return rows
 
 
