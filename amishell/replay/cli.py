@@ -35,14 +35,8 @@ def serve(
     print(f"amishell-sim: replaying {path} on {shown}:{bound_port}: {len(recording.events)}"
           f" events over {recording.duration:.1f} s, {pace}, to each client that logs in"
           " (any user and secret)", file=out)
-    print("Ctrl-C stops it.", file=out, flush=True)
-    done = stop or threading.Event()
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    from ..simulator.__main__ import serve_until_stopped
+
+    serve_until_stopped(server.stop, stop, out)
     print("amishell-sim: stopped", file=out, flush=True)
     return 0

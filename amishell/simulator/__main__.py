@@ -10,7 +10,7 @@ import signal
 import ssl
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TextIO
 
@@ -165,14 +165,6 @@ def main(
             file=sys.stderr,
         )
         return 1
-    done = stop or threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-
-        def on_term(signum: int, frame: FrameType | None) -> None:
-            done.set()
-
-        previous = signal.signal(signal.SIGTERM, on_term)
     names = ", ".join(f"{n} ({_describe(u)})" for n, u in users.items())
     shown = f"[{host}]" if ":" in host else host
     print(
@@ -181,18 +173,33 @@ def main(
         file=out,
     )
     print(f"users: {names}", file=out)
+    serve_until_stopped(sim.stop, stop, out)
+    print("amishell-sim: stopped", file=out, flush=True)
+    return 0
+
+
+def serve_until_stopped(
+    close: Callable[[], None], stop: threading.Event | None, out: TextIO
+) -> None:
+    """Serve until Ctrl-C, SIGTERM or ``stop``; then ``close()``."""
     print("Ctrl-C stops it.", file=out, flush=True)
+    done = stop or threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            done.set()
+
+        previous = signal.signal(signal.SIGTERM, on_term)
     try:
         while not done.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        sim.stop()
+        close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    print("amishell-sim: stopped", file=out, flush=True)
-    return 0
 
 
 def _escaped(text: str) -> str:
