@@ -8,8 +8,10 @@ each cell knowing when it last changed. No terminal here: :mod:`.top` draws.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ..message import Message
@@ -212,7 +214,7 @@ def _age(seconds: float) -> str:
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _natural(text: str) -> list[tuple[int, int | str]]:
-    import re
-
-    return [(0, int(p)) if p.isdigit() else (1, p.lower()) for p in re.split(r"(\d+)", text) if p]
+@lru_cache(maxsize=8192)  # the same names and states come back at every redraw
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, int(p)) if p.isdigit() else (1, p.lower())
+                 for p in re.split(r"(\d+)", text) if p)
