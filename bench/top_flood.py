@@ -84,7 +84,7 @@ def probe(client_port: int) -> None:
     local = f":{client_port:04X}"
     done = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
-    stretches: list[float] = []
+    stretches: list[tuple[float, float]] = []  # (end, seconds)
     first = last = None
     samples, prev, worst_poll = 0, time.monotonic(), 0.0
     while not done.is_set():
@@ -103,7 +103,7 @@ def probe(client_port: int) -> None:
             first = now if first is None else first
             last = now
         elif first is not None and last is not None:
-            stretches.append(last - first)
+            stretches.append((last, last - first))
             first = last = None
         time.sleep(0.0005)
     print(json.dumps({"stretches": stretches, "samples": samples, "worst_poll": worst_poll}),
@@ -315,6 +315,7 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
         pid = term.proc.pid
 
         # At the prompt, the event display on.
+        phases = {"prompt": time.monotonic()}
         typist = Typist(term)
         t0, c0 = time.perf_counter(), cpu_seconds(pid)
         pump(term, args.seconds, typist)
@@ -325,6 +326,7 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
         prompt_keys = typist.latencies
 
         # The view.
+        phases["view"] = time.monotonic()
         term.out.clear()
         term.write(".top\r")
         opened = time.perf_counter()
@@ -343,12 +345,13 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
         term.write("/")
         pump(term, 0.5)
         typist = Typist(term)
-        pump(term, args.seconds / 2, typist)
+        pump(term, args.seconds, typist)
         view_keys = typist.latencies
         timeouts = typist.timeouts
         term.write("\x1b")
         pump(term, 0.5)
         term.write("q")
+        phases["after"] = time.monotonic()
         pump(term, 1.0)
         m["after_view"] = next((ln.strip() for ln in term.text().splitlines()
                                 if "while .top was open" in ln), "")
@@ -365,7 +368,11 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
         m["events_sent"] = sent
         m["events_received"] = (got - base) if got is not None and base is not None else -1
         m["lost"] = sent - m["events_received"] + m["dropped_before_display"]
-        stretches = probed["stretches"]
+        stretches = [g for _, g in probed["stretches"]]
+        for name, (a, b) in (("prompt", (phases["prompt"], phases["view"])),
+                             ("view", (phases["view"], phases["after"]))):
+            inside = [g for end, g in probed["stretches"] if a <= end < b]
+            m[f"read_gap_{name}_max_ms"] = round(1000 * max(inside, default=0), 1)
         m["longest_read_gap_ms"] = round(1000 * max(stretches, default=0), 1)
         m["read_gap_p99_ms"] = round(1000 * pct(stretches, 0.99), 1)
         m["rx_polls_per_s"] = round(probed["samples"] / m["flood_seconds"])

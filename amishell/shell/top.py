@@ -1,9 +1,9 @@
 """``.top``: a full-screen live view of channels, calls, bridges or queues.
 
 Drawn with prompt_toolkit from a :class:`~.topview.TopModel`, redrawn five
-times a second. The model takes the new events and makes its rows at that
-pace only: a key pressed in between redraws from the rows already made, so
-that typing stays quick under a flood of events. Keys: ``1``-``4`` or Tab
+times a second from rows made at that pace. The model takes new events in
+small slices every 20 ms between redraws and keys, so that under a flood no
+key waits behind a second's worth of events. Keys: ``1``-``4`` or Tab
 switch views, ``s`` sorts by the next column, ``/`` filters,
 Up/Down/PageUp/PageDown move, ``h`` hangs up the row's channel (after a y/N;
 not in read-only mode), ``r`` redirects it (asks the target, completed from
@@ -13,6 +13,8 @@ its last event in full, ``q`` or Esc goes back.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
@@ -51,6 +53,9 @@ HIGHLIGHT: Final = 2.0
 #: Seconds between redraws; the rows are made again at most this often (less a margin
 #: for the timer's jitter).
 REFRESH: Final = 0.2
+#: Seconds between takes of new events, and the most events one take applies.
+TAKE: Final = 0.02
+TAKE_MAX: Final = 300
 _MAX_CELL: Final = 40
 STYLE: Final = Style.from_dict({
     "top.header": "reverse bold",
@@ -114,7 +119,25 @@ class TopApp:
 
     async def run(self) -> tuple[str, str] | None:
         self.model.refresh()
-        return await self.app.run_async()
+        # While the view is open, the cycle collector leaves alone what existed when
+        # it opened (the catalogue, the history, prompt_toolkit ...): a full pass over
+        # all of it held the interpreter for tens of milliseconds, and the socket
+        # reader and the keys waited that long under a flood.
+        gc.collect()
+        gc.freeze()
+        try:
+            return await self.app.run_async(pre_run=self._start_taking)
+        finally:
+            gc.unfreeze()
+
+    def _start_taking(self) -> None:
+        self.app.create_background_task(self._take_events())
+
+    async def _take_events(self) -> None:
+        """Keep the model current in slices, between redraws and keys."""
+        while True:
+            self.model.refresh(TAKE_MAX)
+            await asyncio.sleep(TAKE)
 
     # -- drawing ---------------------------------------------------------------------
     def _layout(self) -> Layout:
@@ -187,11 +210,10 @@ class TopApp:
         return out
 
     def _current_rows(self) -> list[Row]:
-        """The rows, made again (new events taken first) once per redraw interval,
-        or at once after a change of view, sort or filter."""
+        """The rows, made again once per redraw interval, or at once after a change
+        of view, sort or filter."""
         now = self._clock()
         if self._rows is None or now - self._made >= REFRESH * 0.75:
-            self.model.refresh()
             self._rows = self.model.rows()
             self._made = now
         return self._rows

@@ -88,10 +88,11 @@ class TopModel:
         self.connected = False
 
     # -- keeping current ------------------------------------------------------------
-    def refresh(self) -> None:
-        """Apply the events that arrived, take finished resyncs, ask for new ones."""
+    def refresh(self, limit: int = _BATCH) -> None:
+        """Apply the events that arrived (``limit`` at most), take finished resyncs,
+        ask for new ones."""
         now = self._clock()
-        kept = self.history.since(self.seq)[:_BATCH]
+        kept = self.history.since(self.seq)[:limit]
         for item in kept:
             self.state.apply(item.message, now)
         if kept:
