@@ -21,10 +21,13 @@ Measured, each phase under the flood:
   the shell's CPU (user + system time of the process over wall time, % of one
   core). Then ``/`` opens the filter prompt and keys are typed and timed as
   at the prompt; Esc, ``q``.
-- gaps between reads, from outside: the simulator's side polls the shell
-  socket's receive queue (``rx_queue`` in ``/proc/net/tcp``, the bytes the
-  kernel holds that the shell has not read yet) every millisecond; the
-  longest time it stayed non-empty is the longest the shell left data unread.
+- gaps between reads, from outside: a third process (this script with
+  ``--probe``) polls the shell socket's receive queue (``rx_queue`` in
+  ``/proc/net/tcp``: bytes the kernel holds that the shell has not read yet)
+  every half millisecond or so, through both phases; the longest time it
+  stayed non-empty (first to last poll that saw it so: a lower bound) is the
+  longest the shell left data unread. The polls per second and the longest
+  time between two polls are reported with it.
 - nothing lost: once the flood stops and every call is hung up, the number of
   events the simulator emitted and pushed against the shell's own count
   (``.events stats``: received, and nothing dropped before display).
@@ -395,7 +398,12 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
             pass
         server.wait(10)
     results = {k: _check(m.get(k), op, limit) for k, (op, limit) in TARGETS.items()}
-    return {"ok": all(results.values()), "metrics": m, "targets": results}
+    out: dict[str, Any] = {"ok": all(results.values()), "metrics": m, "targets": results}
+    if not out["ok"]:
+        out["error"] = "missed: " + ", ".join(
+            f"{k} {m.get(k)} (wanted {op} {limit:g})" for k, (op, limit) in TARGETS.items()
+            if not results[k])
+    return out
 
 
 def _received(text: str) -> int | None:
