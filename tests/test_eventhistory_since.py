@@ -19,6 +19,7 @@ def test_since_gives_the_newer_events_in_order() -> None:
     assert [k.seq for k in history.since(7)] == [8, 9, 10]
     assert [k.message["N"] for k in history.since(8)] == ["9", "10"]
     assert [k.seq for k in history.since(2)] == [6, 7, 8, 9, 10]  # 1-5 fell out
+    assert [k.seq for k in history.since(2, limit=2)] == [6, 7]
     assert history.since(10) == [] and history.since(99) == []
     history.clear()
     assert history.since(5) == []

@@ -97,9 +97,10 @@ class EventHistory:
             newer = min(len(self._frames), max(0, self.total - after))
             return list(itertools.islice(reversed(self._frames), newer))[::-1]
 
-    def since(self, seq: int) -> list[Kept]:
-        """The events kept whose ``seq`` is greater than ``seq``, oldest first."""
-        return [Kept(s, t, _parse(f)) for s, t, f in self._snapshot(seq)]
+    def since(self, seq: int, limit: int | None = None) -> list[Kept]:
+        """The events kept whose ``seq`` is greater than ``seq``, oldest first; the
+        oldest ``limit`` of them only when ``limit`` is given (the rest unparsed)."""
+        return [Kept(s, t, _parse(f)) for s, t, f in self._snapshot(seq)[:limit]]
 
     def last(self, n: int) -> list[Kept]:
         """The last ``n`` events kept, oldest first."""

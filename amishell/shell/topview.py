@@ -92,7 +92,7 @@ class TopModel:
         """Apply the events that arrived (``limit`` at most), take finished resyncs,
         ask for new ones."""
         now = self._clock()
-        kept = self.history.since(self.seq)[:limit]
+        kept = self.history.since(self.seq, limit)
         for item in kept:
             self.state.apply(item.message, now)
         if kept:
