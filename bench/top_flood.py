@@ -2,14 +2,14 @@
 
     python bench/top_flood.py [--calls 300] [--rate 5000] [--seconds 10]
 
-Two processes besides the shell. This script starts itself again with
-``--serve``: a simulator (``amishell.simulator.Simulator``) that keeps
-``--calls`` calls up (extension 400 answers and hangs up after 30 s; each
-call that ends is replaced at once, so calls come and go all the time) and
-pushes events of the recorded ``call_storm`` transcript on top, paced every
-20 ms, so that the PBX's own events and the pushed ones together make
-``--rate`` events a second. The shell (``python -m amishell HOST:PORT``)
-runs in a pseudo-terminal (120x40) whose output is read as fast as it comes.
+This script starts itself again with ``--serve``: a simulator
+(``amishell.simulator.Simulator``) that keeps ``--calls`` calls up
+(extension 400 answers and hangs up after 30 s; each call that ends is
+replaced at once, so calls come and go all the time) and pushes events of
+the recorded ``call_storm`` transcript on top, paced every 20 ms, so that
+the PBX's own events and the pushed ones together make ``--rate`` events a
+second. The shell (``python -m amishell HOST:PORT``) runs in a
+pseudo-terminal (120x40) whose output is read as fast as it comes.
 
 Measured, each phase under the flood:
 
@@ -20,7 +20,7 @@ Measured, each phase under the flood:
   update is a burst of output after 30 ms of silence; a render is one write),
   the shell's CPU (user + system time of the process over wall time, % of one
   core). Then ``/`` opens the filter prompt and keys are typed and timed as
-  at the prompt; Esc, ``q``.
+  at the prompt, for ``--seconds`` too; Esc, ``q``.
 - gaps between reads, from outside: a third process (this script with
   ``--probe``) polls the shell socket's receive queue (``rx_queue`` in
   ``/proc/net/tcp``: bytes the kernel holds that the shell has not read yet)
@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -295,7 +296,7 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
         return dict(json.loads(server.stdout.readline()))
 
     port = json.loads(server.stdout.readline())["port"]
-    home = tempfile.mkdtemp()
+    home = tempfile.mkdtemp(prefix="amishell-bench-")
     env = dict(os.environ, TERM="xterm-256color", HOME=home,
                XDG_CONFIG_HOME=str(Path(home) / "config"), XDG_DATA_HOME=str(Path(home) / "data"),
                AMI_SECRET=common.SECRET, AMI_USER=common.USER)
@@ -397,6 +398,7 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
         except (OSError, ValueError, json.JSONDecodeError):
             pass
         server.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
     results = {k: _check(m.get(k), op, limit) for k, (op, limit) in TARGETS.items()}
     out: dict[str, Any] = {"ok": all(results.values()), "metrics": m, "targets": results}
     if not out["ok"]:
