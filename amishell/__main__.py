@@ -5,6 +5,7 @@
              [--demo] [-x LINE]... [--events [FILTER]] [--json] [--count N] [--duration S]
              [--read-only] [--confirm] [--yes]
              [--record FILE] [--replay FILE [--speed N]]
+    amishell [TARGET] --stat [--json] [--count N] [--duration S]
 
 The secret never comes from the command line: a profile (``secret_command``,
 ``secret``, ``secret_file``), ``AMI_SECRET``, or a prompt on the terminal.
@@ -52,10 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run LINE (an action, /CLI command or .command) and exit; repeatable")
     p.add_argument("--events", nargs="?", const="", metavar="FILTER",
                    help="print events (optionally only those matching FILTER) and exit")
+    p.add_argument("--stat", action="store_true",
+                   help="one line a second: channels, calls, events/s, actions/s, Ping round trip")
     p.add_argument("--json", action="store_true", help="JSON output (JSON Lines for events)")
-    p.add_argument("--count", type=int, metavar="N", help="with --events: stop after N events")
+    p.add_argument("--count", type=int, metavar="N",
+                   help="with --events: stop after N events (--stat: N lines)")
     p.add_argument("--duration", type=float, metavar="S",
-                   help="with --events: stop after S seconds")
+                   help="with --events or --stat: stop after S seconds")
     p.add_argument("--read-only", action="store_true",
                    help="send only what changes nothing on the PBX (wins over --yes)")
     p.add_argument("--confirm", action="store_true",
@@ -103,8 +107,13 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
     if args.count is not None and args.count < 1:
         ctx.error("--count must be at least 1")
         return ExitStatus.USAGE
-    if (args.count is not None or args.duration is not None) and args.events is None:
-        ctx.error("--count and --duration go with --events")
+    if args.stat and (args.events is not None or args.lines):
+        ctx.error("--stat runs alone: not with --events or -x")
+        return ExitStatus.USAGE
+    if (args.count is not None or args.duration is not None) and args.events is None and (
+        not args.stat
+    ):
+        ctx.error("--count and --duration go with --events or --stat")
         return ExitStatus.USAGE
     try:
         config = load_config(ctx.env, args.config)
@@ -153,6 +162,12 @@ def _run(args: argparse.Namespace, ctx: Context) -> ExitStatus:
             ctx.error(str(e))
             return ExitStatus.CONNECTION
     try:
+        if args.stat:
+            from .shell.stat import run_stat
+
+            login.target.username = login.username
+            return run_stat(ctx, login.target, login.secret, json_out=args.json,
+                            count=args.count, duration=args.duration)
         if batch:
             return _batch(args, ctx, login, config)
         return _interactive(args, ctx, login, config, asked)

@@ -30,7 +30,7 @@ import report
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 PY = sys.executable
-BENCHMARKS = ("parser", "drain", "ping", "flood", "startup", "completion", "memory")
+BENCHMARKS = ("parser", "drain", "ping", "flood", "startup", "completion", "memory", "top")
 PEERS = ("amishell", "asterisk_ami", "panoramisk", "pyst2", "pystrix", "raw")
 # Children write and read bytecode in a cache of their own: the environment may
 # say PYTHONDONTWRITEBYTECODE (then an editable install recompiles amishell at
@@ -200,6 +200,9 @@ def plan(args: argparse.Namespace) -> list[Case]:
         argv = [str(BENCH / "shell_flood.py"), "--events", str(ev), "--pause"]
         cases.append(Case("memory", "amishell", "shell, event display paused", argv, events=ev,
                           delay=1.5, n=ev))
+    if "top" in args.only:
+        argv = [str(BENCH / "top_flood.py")]
+        cases.append(Case("top", "amishell", ".top, 300 calls, 5,000 events/s", argv, n=1))
     return cases
 
 
@@ -358,7 +361,7 @@ def main() -> None:
             # and a run lands on a fast or a slow moment of this machine's
             # cores (one in four to one in three runs of the same code is
             # 1.3-1.6x slower): more runs, so that the medians hold still.
-            rounds = {"memory": 1, "startup": 3 * reps, "parser": 2 * reps,
+            rounds = {"memory": 1, "top": min(reps, 3), "startup": 3 * reps, "parser": 2 * reps,
                       "drain": 2 * reps}.get(bench, reps)
             if bench == "startup":
                 for case in group:  # untimed: fills the bytecode cache for both alike

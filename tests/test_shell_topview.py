@@ -101,6 +101,9 @@ class Answered:
     def result(self, timeout: float | None = None) -> Message:
         return self.msg
 
+    def add_done_callback(self, fn: object) -> None:
+        fn(self.msg)  # type: ignore[operator]
+
 
 class ListingClient:
     """A connected client whose lists come back at once; no PJSIP on this server."""

@@ -10,6 +10,7 @@ bound is gone; :attr:`EventHistory.start` says when the kept part begins.
 from __future__ import annotations
 
 import collections
+import itertools
 import threading
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -91,13 +92,15 @@ class EventHistory:
         with self._lock:
             if not after:
                 return list(self._frames)
-            first = self._frames[0][0] if self._frames else 0
-            skip = max(0, after - first + 1)
-            return list(self._frames)[skip:] if skip < len(self._frames) else []
+            # The seqs kept run up to total without a hole: take the newest from the
+            # right end (a live view asks often, for few; never copy the whole bound).
+            newer = min(len(self._frames), max(0, self.total - after))
+            return list(itertools.islice(reversed(self._frames), newer))[::-1]
 
-    def since(self, seq: int) -> list[Kept]:
-        """The events kept whose ``seq`` is greater than ``seq``, oldest first."""
-        return [Kept(s, t, _parse(f)) for s, t, f in self._snapshot(seq)]
+    def since(self, seq: int, limit: int | None = None) -> list[Kept]:
+        """The events kept whose ``seq`` is greater than ``seq``, oldest first; the
+        oldest ``limit`` of them only when ``limit`` is given (the rest unparsed)."""
+        return [Kept(s, t, _parse(f)) for s, t, f in self._snapshot(seq)[:limit]]
 
     def last(self, n: int) -> list[Kept]:
         """The last ``n`` events kept, oldest first."""

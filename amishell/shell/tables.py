@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Final, NamedTuple
 
 from ..message import Message
@@ -210,6 +211,8 @@ def _cell(value: str) -> str:
     return fit(value.replace("\r", " ").replace("\n", " "), MAX_CELL)
 
 
-def natural_key(text: str) -> list[tuple[int, int | str]]:
+@lru_cache(maxsize=8192)  # the same names and states come back at every redraw of .top
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """A sort key that puts ``Local/9`` before ``Local/10`` and 2 before 10."""
-    return [(0, int(p)) if p.isdigit() else (1, p.lower()) for p in re.split(r"(\d+)", text) if p]
+    return tuple((0, int(p)) if p.isdigit() else (1, p.lower())
+                 for p in re.split(r"(\d+)", text) if p)

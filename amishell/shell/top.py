@@ -1,22 +1,27 @@
 """``.top``: a full-screen live view of channels, calls, bridges or queues.
 
-Drawn with prompt_toolkit from a :class:`~.topview.TopModel`, redrawn four
-times a second. Keys: ``1``-``4`` or Tab switch views, ``s`` sorts by the next
-column, ``/`` filters, Up/Down/PageUp/PageDown move, ``h`` hangs up the row's
-channel (after a y/N; not in read-only mode), ``r`` redirects it (asks the
-target, completed from the dialplan), ``t`` traces the row's call, ``v`` shows
-its variables, Enter its last event in full, ``q`` or Esc goes back.
+Drawn with prompt_toolkit from a :class:`~.topview.TopModel`, redrawn five
+times a second from rows made at that pace. The model takes new events in
+small slices every 20 ms between redraws and keys, so that under a flood no
+key waits behind a second's worth of events. Keys: ``1``-``4`` or Tab
+switch views, ``s`` sorts by the next column, ``/`` filters,
+Up/Down/PageUp/PageDown move, ``h`` hangs up the row's channel (after a y/N;
+not in read-only mode), ``r`` redirects it (asks the target, completed from
+the dialplan), ``t`` traces the row's call, ``v`` shows its variables, Enter
+its last event in full, ``q`` or Esc goes back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer
-from prompt_toolkit.completion import FuzzyWordCompleter
+from prompt_toolkit.completion import ConditionalCompleter, FuzzyWordCompleter, ThreadedCompleter
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -45,6 +50,12 @@ __all__ = ["TopApp"]
 
 #: How long a changed cell stays highlighted (seconds).
 HIGHLIGHT: Final = 2.0
+#: Seconds between redraws; the rows are made again at most this often (less a margin
+#: for the timer's jitter).
+REFRESH: Final = 0.2
+#: Seconds between takes of new events, and the most events one take applies.
+TAKE: Final = 0.02
+TAKE_MAX: Final = 300
 _MAX_CELL: Final = 40
 STYLE: Final = Style.from_dict({
     "top.header": "reverse bold",
@@ -85,12 +96,22 @@ class TopApp:
         self.detail: list[str] = []
         self._target: Row | None = None
         self._pending: list[tuple[str, ActionFuture]] = []
-        self.prompt = Buffer(completer=FuzzyWordCompleter(targets), complete_while_typing=True)
+        #: The rows as last made, and when (None: make them at the next redraw).
+        self._rows: list[Row] | None = None
+        self._made = -1e9
+        # Targets are completed for a redirect only (a filter is any text), in a
+        # thread: the dialplan may have to be asked for, and keys must not wait.
+        redirecting = Condition(lambda: self.mode == "redirect")
+        self.prompt = Buffer(
+            completer=ThreadedCompleter(ConditionalCompleter(FuzzyWordCompleter(targets),
+                                                             redirecting)),
+            complete_while_typing=True,
+        )
         self.app: Application[tuple[str, str] | None] = Application(
             layout=self._layout(),
             key_bindings=self._keys(),
             full_screen=True,
-            refresh_interval=0.25,
+            refresh_interval=REFRESH,
             style=STYLE,
             input=pt_input,
             output=pt_output,
@@ -98,7 +119,25 @@ class TopApp:
 
     async def run(self) -> tuple[str, str] | None:
         self.model.refresh()
-        return await self.app.run_async()
+        # While the view is open, the cycle collector leaves alone what existed when
+        # it opened (the catalogue, the history, prompt_toolkit ...): a full pass over
+        # all of it held the interpreter for tens of milliseconds, and the socket
+        # reader and the keys waited that long under a flood.
+        gc.collect()
+        gc.freeze()
+        try:
+            return await self.app.run_async(pre_run=self._start_taking)
+        finally:
+            gc.unfreeze()
+
+    def _start_taking(self) -> None:
+        self.app.create_background_task(self._take_events())
+
+    async def _take_events(self) -> None:
+        """Keep the model current in slices, between redraws and keys."""
+        while True:
+            self.model.refresh(TAKE_MAX)
+            await asyncio.sleep(TAKE)
 
     # -- drawing ---------------------------------------------------------------------
     def _layout(self) -> Layout:
@@ -140,11 +179,10 @@ class TopApp:
 
     def _body(self) -> StyleAndTextTuples:
         self._take_answers()
-        self.model.refresh()
         width, height = self._size()
         if self.mode == "detail":
             return [("", "\n".join(line[:width] for line in self.detail[: height - 3]))]
-        rows = self.model.rows()
+        rows = self._current_rows()
         self.selected = min(self.selected, max(0, len(rows) - 1))
         visible = max(1, height - 4)
         if self.selected < self.top_row:
@@ -173,6 +211,15 @@ class TopApp:
             out.append(("", f"  (this server does not list them: {clean(refused)})\n" if refused
                         else "  (nothing here now)\n"))
         return out
+
+    def _current_rows(self) -> list[Row]:
+        """The rows, made again once per redraw interval, or at once after a change
+        of view, sort or filter."""
+        now = self._clock()
+        if self._rows is None or now - self._made >= REFRESH * 0.75:
+            self._rows = self.model.rows()
+            self._made = now
+        return self._rows
 
     def _status(self) -> StyleAndTextTuples:
         if self.mode == "confirm" and self._target is not None:
@@ -215,6 +262,7 @@ class TopApp:
         def _sort(event: KeyPressEvent) -> None:
             m = self.model
             m.sort_column = (m.sort_column + 1) % len(m.headers)
+            self._rows = None
             self.status = f"sorted by {m.headers[m.sort_column]}"
 
         @kb.add("up", filter=table)
@@ -298,6 +346,7 @@ class TopApp:
             text = self.prompt.text.strip()
             if self.mode == "filter":
                 self.model.filter = text
+                self._rows = None
             elif self._target is not None and text:
                 self._redirect_to(self._target, text)
             self._close_prompt()
@@ -311,10 +360,11 @@ class TopApp:
     def _view(self, name: str) -> None:
         self.model.view = name
         self.model.sort_column = 0
+        self._rows = None
         self.selected = self.top_row = 0
 
     def _row(self) -> Row | None:
-        rows = self.model.rows()
+        rows = self._current_rows()
         return rows[self.selected] if 0 <= self.selected < len(rows) else None
 
     def _ask(self, mode: str, text: str) -> None:

@@ -90,10 +90,11 @@ class TopModel:
         self.connected = False
 
     # -- keeping current ------------------------------------------------------------
-    def refresh(self) -> None:
-        """Apply the events that arrived, take finished resyncs, ask for new ones."""
+    def refresh(self, limit: int = _BATCH) -> None:
+        """Apply the events that arrived (``limit`` at most), take finished resyncs,
+        ask for new ones."""
         now = self._clock()
-        kept = self.history.since(self.seq)[:_BATCH]
+        kept = self.history.since(self.seq, limit)
         for item in kept:
             self.state.apply(item.message, now)
         if kept:
@@ -117,7 +118,10 @@ class TopModel:
         for name, action in (("channels", "CoreShowChannels"), ("bridges", "BridgeList"),
                              ("queues", "QueueStatus"), ("endpoints", "PJSIPShowEndpoints")):
             if name not in self._asked and name not in self.unavailable:
-                self._asked[name] = client.submit({"Action": action})
+                future = self._asked[name] = client.submit({"Action": action})
+                # Parsed on the client's dispatcher thread when it completes (a list
+                # of hundreds of channels), not in the view's event loop.
+                future.add_done_callback(_parsed)
 
     def _take_resyncs(self, now: float) -> None:
         for name, future in list(self._asked.items()):
@@ -222,6 +226,10 @@ class TopModel:
             rows.append(Row(e.name, cells, (0.0, ch.get("state", 0), ch.get("channels", 0),
                                             0.0, 0.0)))
         return rows
+
+
+def _parsed(msg: Message) -> None:
+    """Nothing: the callback's job is to have the response built off the view's loop."""
 
 
 def _age(seconds: float) -> str:
