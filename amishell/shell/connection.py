@@ -40,7 +40,7 @@ __all__ = ["Connection", "Login", "describe", "error_of", "probe"]
 #: The shell's bound on events the client has read but not yet delivered. A
 #: terminal shows a few thousand events a second at most; past this, events are
 #: dropped, counted and shown in the toolbar, and memory stays well under 100 MB.
-SHELL_QUEUE_BYTES: Final = 64 << 20
+SHELL_QUEUE_BYTES: Final = 16 << 20
 META_TIMEOUT: Final = 10.0
 #: How long a host may take to accept a connection before anything is asked.
 PROBE_TIMEOUT: Final = 5.0
