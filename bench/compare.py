@@ -1,6 +1,6 @@
 """This working tree against a git revision, side by side, in one run.
 
-    python bench/compare.py --against REV [--reps 10] [--only parse,drain,ping,startup]
+    python bench/compare.py --against REV [--reps 10] [--only parse,drain,ping,startup,shell]
 
 REV's ``amishell`` package is exported (``git archive``) to a temporary
 directory. Every run is a process of its own with ``PYTHONPATH`` set to the
@@ -19,7 +19,10 @@ hits both sides alike. The cases (a subset of ``run.py``):
 - events to a callback reading every header; reference: asterisk-ami's the same;
 - sequential Ping round trip against the bench server and against the
   simulator; reference: the plain socket loop;
-- start-up to a connected prompt; reference: a bare ``PromptSession``.
+- start-up to a connected prompt; reference: a bare ``PromptSession``;
+- the shell in a pseudo-terminal: a flood with the one-line display on (events
+  lost, peak RSS), and a million events with the display paused (RSS at the
+  end, growth after the first 100,000), against bounds of their own.
 
 asterisk-ami stands for "the fastest peer" (it is, in every case, in the full
 runs); ``run.py`` measures all the peers. The table gives the medians, this
@@ -46,26 +49,35 @@ import run
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-CASES = ("parse", "drain", "ping", "startup")
+CASES = ("parse", "drain", "ping", "startup", "shell")
 TREE = "tree"
+
+
+@dataclass
+class Row:
+    """One figure of a measure's runs."""
+
+    name: str
+    unit: str
+    key: str  # the result's field (``metrics`` are looked in too)
+    #: The target: a ratio to the measure's reference, or (no reference) the value's own bound.
+    limit: float | None = None
+
+    @property
+    def higher(self) -> bool:
+        """Is a higher value better (a rate rather than a time or a size)?"""
+        return self.unit.endswith("/s")
 
 
 @dataclass
 class Measure:
     case: str  # one of CASES
-    name: str
-    unit: str
-    key: str  # the result's field (``metrics`` are looked in too)
+    rows: list[Row]
     argv: list[str]  # script and arguments
-    server: str | None  # "burst", "ping", "sim" or None
+    server: str | None  # "burst", "ping", "sim", "flood", "paused" or None
     ref: tuple[str, list[str]] | None = None  # what is compared with: label, script and arguments
-    limit: float = 0.0  # the target, as a ratio to the reference
-    values: dict[str, list[float]] = field(default_factory=dict)
-
-    @property
-    def higher(self) -> bool:
-        """Is a higher value better (a rate rather than a time)?"""
-        return self.unit.endswith("/s")
+    #: Each side's runs: the driver's result (with its metrics), or None for a failed run.
+    values: dict[str, list[dict[str, Any] | None]] = field(default_factory=dict)
 
 
 def measures(args: argparse.Namespace) -> list[Measure]:
@@ -74,53 +86,67 @@ def measures(args: argparse.Namespace) -> list[Measure]:
     ping = ["ping", "--count", str(args.pings), "--threads", "1"]
     raw_ping = ("plain socket loop", ["peer_raw.py", *ping])
     out = [
-        Measure("parse", "parse: Parser feed + events", "msgs/s", "per_s", parse, None,
+        Measure("parse", [Row("parse: Parser feed + events", "msgs/s", "per_s", 1.2)], parse, None,
                 ("asterisk-ami's parser",
-                 ["peer_asterisk_ami.py", "parse", "--messages", str(args.messages)]), 1.2),
-        Measure("parse", "parse: Framer + parse_frame", "msgs/s", "per_s",
+                 ["peer_asterisk_ami.py", "parse", "--messages", str(args.messages)])),
+        Measure("parse", [Row("parse: Framer + parse_frame", "msgs/s", "per_s")],
                 [*parse, "--via", "frames"], None),
-        Measure("drain", "drain: framed and queued", "events/s", "per_s",
+        Measure("drain", [Row("drain: framed and queued", "events/s", "per_s", 3.0)],
                 ["peer_amishell.py", *drain, "--consumer", "none"], "burst",
                 ("asterisk-ami, callback counting",
-                 ["peer_asterisk_ami.py", *drain, "--consumer", "count"]), 3.0),
-        Measure("drain", "callback reading every header", "events/s", "per_s",
+                 ["peer_asterisk_ami.py", *drain, "--consumer", "count"])),
+        Measure("drain", [Row("callback reading every header", "events/s", "per_s", 1.5)],
                 ["peer_amishell.py", *drain, "--consumer", "headers"], "burst",
                 ("asterisk-ami, the same",
-                 ["peer_asterisk_ami.py", *drain, "--consumer", "headers"]), 1.5),
-        Measure("ping", "Ping, sequential, bench server", "us", "us_per_ping",
-                ["peer_amishell.py", *ping], "ping", raw_ping, 1.3),
-        Measure("ping", "Ping, sequential, simulator", "us", "us_per_ping",
-                ["peer_amishell.py", *ping], "sim", raw_ping, 1.3),
-        Measure("startup", "start-up to a connected prompt", "s", "seconds",
+                 ["peer_asterisk_ami.py", *drain, "--consumer", "headers"])),
+        Measure("ping", [Row("Ping, sequential, bench server", "us", "us_per_ping", 1.3)],
+                ["peer_amishell.py", *ping], "ping", raw_ping),
+        Measure("ping", [Row("Ping, sequential, simulator", "us", "us_per_ping", 1.3)],
+                ["peer_amishell.py", *ping], "sim", raw_ping),
+        Measure("startup", [Row("start-up to a connected prompt", "s", "seconds", 1.5)],
                 ["startup.py", "amishell"], "sim",
-                ("bare PromptSession", ["startup.py", "baseline"]), 1.5),
+                ("bare PromptSession", ["startup.py", "baseline"])),
+        Measure("shell", [
+            Row(f"shell flood ({args.flood_events:,}): lost", "events", "lost", 0),
+            Row("shell flood: peak RSS", "MB", "peak_rss_mb", 100),
+        ], ["shell_flood.py", "--events", str(args.flood_events)], "flood"),
+        Measure("shell", [
+            Row(f"shell paused ({args.memory_events:,}): RSS at the end", "MB", "rss_end_mb",
+                100),
+            Row("shell paused: growth after 100,000", "MB", "growth_after_100k_mb", 10),
+        ], ["shell_flood.py", "--events", str(args.memory_events), "--pause"], "paused"),
     ]
     return [m for m in out if m.case in args.only]
 
 
-def measure(path: Path, argv: list[str], port: int | None, timeout: float, key: str) -> float:
-    """One run of a driver of this tree with ``path`` on PYTHONPATH: the value of ``key``."""
+def measure(path: Path, argv: list[str], port: int | None, timeout: float
+            ) -> dict[str, Any] | None:
+    """One run of a driver of this tree with ``path`` on PYTHONPATH: its result
+    (metrics merged in), or None when it failed (said on stderr)."""
     env = dict(run.ENV, PYTHONPATH=str(path))
     cmd = [run.PY, str(BENCH / argv[0]), *argv[1:]]
     if port is not None:
         cmd += ["--port", str(port)]
         if argv[0] != "startup.py":
             cmd += ["--timeout", str(max(5.0, timeout - 15))]
-    what = " ".join(argv[:2])
+    what = f"{' '.join(argv[:2])} ({path})"
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=BENCH,
                               env=env)
-    except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f"{what}: no result within {timeout:g}s") from exc
+    except subprocess.TimeoutExpired:
+        print(f"{what}: no result within {timeout:g}s", file=sys.stderr)
+        return None
     lines = proc.stdout.strip().splitlines()
     try:
         result: dict[str, Any] = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"{what} ({path}): exit {proc.returncode}: {tail[0]}") from None
+        print(f"{what}: exit {proc.returncode}: {tail[0]}", file=sys.stderr)
+        return None
     if not result.get("ok"):
-        raise RuntimeError(f"{what} ({path}): {result.get('error', 'failed')}")
-    return float(result.get(key, result.get("metrics", {}).get(key)))
+        print(f"{what}: {result.get('error', 'failed')}", file=sys.stderr)
+        return None
+    return {**result, **result.get("metrics", {})}
 
 
 def export(rev: str, into: Path) -> str:
@@ -137,40 +163,61 @@ def export(rev: str, into: Path) -> str:
 
 
 def fmt(value: float, unit: str) -> str:
-    if unit.endswith("/s"):
+    if unit.endswith("/s") or unit == "events":
         return f"{value:,.0f}"
     return f"{value:.3f}" if unit == "s" else f"{value:.1f}"
 
 
-def verdict(m: Measure, ratio: float) -> str:
-    """A ratio to the reference, marked when it misses the target."""
-    ok = ratio >= m.limit if m.higher else ratio <= m.limit
-    return f"{ratio:.2f}x" + ("" if ok else " **missed**")
+def verdict(row: Row, value: float) -> str:
+    """A value (a ratio, or the figure itself), marked when it misses the target."""
+    assert row.limit is not None
+    ok = value >= row.limit if row.higher else value <= row.limit
+    return "" if ok else " **missed**"
+
+
+def figures(m: Measure, side: str, row: Row) -> list[float]:
+    return [float(r[row.key]) if r is not None and row.key in r else float("nan")
+            for r in m.values.get(side, [])]
+
+
+def median(values: list[float]) -> float:
+    kept = [v for v in values if v == v]  # (not the NaN of a failed run)
+    return statistics.median(kept) if kept else float("nan")
 
 
 def table(items: list[Measure], rev: str, reps: int) -> str:
     out = [
         f"Medians of {reps} runs of each, alternating. tree/{rev}: this tree's median over"
         f" {rev}'s (> 1: faster for a rate, slower for a time); paired: the median of the"
-        " ratios of the runs made side by side.",
+        " ratios of the runs made side by side. Failed runs: runs ok column.",
         "",
-        f"| case | unit | {rev} | tree | tree/{rev} | paired | reference | median |"
+        f"| case | unit | {rev} | tree | runs ok | tree/{rev} | paired | reference | median |"
         f" {rev} vs ref | tree vs ref | target |",
-        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for m in items:
-        before, after = statistics.median(m.values[rev]), statistics.median(m.values[TREE])
-        paired = statistics.median(
-            a / b for a, b in zip(m.values[TREE], m.values[rev], strict=True))
-        row = (f"| {m.name} | {m.unit} | {fmt(before, m.unit)} | {fmt(after, m.unit)} |"
-               f" {after / before:.2f}x | {paired:.2f}x |")
-        if m.ref is None:
-            out.append(row + " | | | | |")
-            continue
-        ref = statistics.median(m.values["ref"])
-        sign = ">=" if m.higher else "<="
-        out.append(f"{row} {m.ref[0]} | {fmt(ref, m.unit)} | {verdict(m, before / ref)} |"
-                   f" {verdict(m, after / ref)} | {sign} {m.limit:g}x |")
+        for row in m.rows:
+            mine, theirs = figures(m, TREE, row), figures(m, rev, row)
+            before, after = median(theirs), median(mine)
+            ok = sum(v == v for v in mine + theirs)
+            ratio = f"{after / before:.2f}x" if before else "-"
+            paired = median([a / b for a, b in zip(mine, theirs, strict=True) if b])
+            line = (f"| {row.name} | {row.unit} | {fmt(before, row.unit)} |"
+                    f" {fmt(after, row.unit)} | {ok}/{len(mine) + len(theirs)} | {ratio} |"
+                    f" {paired:.2f}x |".replace("nanx", "-"))
+            if row.limit is None:
+                out.append(line + " | | | | |")
+            elif m.ref is None:
+                sign = ">=" if row.higher else "<="
+                out.append(f"{line} | | {verdict(row, before).strip() or 'met'} |"
+                           f" {verdict(row, after).strip() or 'met'} | {sign} {row.limit:g} |")
+            else:
+                ref = median(figures(m, "ref", row))
+                sign = ">=" if row.higher else "<="
+                b, a = before / ref, after / ref
+                out.append(f"{line} {m.ref[0]} | {fmt(ref, row.unit)} |"
+                           f" {b:.2f}x{verdict(row, b)} | {a:.2f}x{verdict(row, a)} |"
+                           f" {sign} {row.limit:g}x |")
     return "\n".join(out)
 
 
@@ -184,6 +231,10 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=200_000, help="parse: messages (200,000)")
     p.add_argument("--events", type=int, default=100_000, help="drain: events (100,000)")
     p.add_argument("--pings", type=int, default=5000, help="ping: round trips (5,000)")
+    p.add_argument("--flood-events", type=int, default=200_000,
+                   help="shell: events of the flood (200,000)")
+    p.add_argument("--memory-events", type=int, default=1_000_000,
+                   help="shell: events with the display paused (1,000,000)")
     p.add_argument("--timeout", type=float, default=120.0, help="per run, seconds")
     args = p.parse_args()
     args.only = [c for c in args.only.split(",") if c]
@@ -205,10 +256,14 @@ def main() -> None:
                 servers["ping"] = run.Server(0)
             if "sim" in wanted:
                 servers["sim"] = run.Server(0, sim=True)
+            if "flood" in wanted:
+                servers["flood"] = run.Server(args.flood_events)
+            if "paused" in wanted:  # (a moment after Login for the shell to pause)
+                servers["paused"] = run.Server(args.memory_events, delay=1.5)
             for m in items:  # untimed: fills the bytecode caches of both sides alike
                 if m.case == "startup":
                     for _, path in sides:
-                        measure(path, m.argv, servers["sim"].port, args.timeout, m.key)
+                        measure(path, m.argv, servers["sim"].port, args.timeout)
             for rep in range(args.reps):
                 order = sides if rep % 2 == 0 else sides[::-1]
                 for m in items:
@@ -220,11 +275,9 @@ def main() -> None:
                             argv = m.ref[1]
                         else:
                             argv = m.argv
-                        value = measure(path, argv, port, args.timeout, m.key)
-                        m.values.setdefault(name, []).append(value)
+                        m.values.setdefault(name, []).append(
+                            measure(path, argv, port, args.timeout))
                 print(f"repetition {rep + 1} of {args.reps} done", file=sys.stderr, flush=True)
-        except RuntimeError as exc:
-            raise SystemExit(f"compare.py: {exc}") from None
         finally:
             for server in servers.values():
                 server.stop()
