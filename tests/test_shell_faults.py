@@ -85,7 +85,7 @@ def test_reconnect_backs_off_until_the_server_is_back(
     shown = [float(x) for x in re.findall(r"attempt \d+ in ([0-9.]+) s", h.text)]
     assert shown[:3] == [0.05, 0.1, 0.2], shown  # doubling ...
     h.wait_for("attempt 10 in 0.4 s")  # ... up to reconnect_max
-    assert "(the last one: Connection closed without input)" in h.text
+    assert "(last: Connection closed without input)" in h.text
     sim.faults = Faults()
     h.wait_for("reconnected to")
     assert len(live_sessions(sim)) == 1  # no second session left behind

@@ -273,7 +273,7 @@ class Connection:
             self.state = "reconnecting"
             number = detail.split()[1] if detail.startswith("attempt ") else ""
             if number.isdigit() and (int(number) <= 3 or int(number) % 10 == 0):
-                failed = f" (the last one: {client.error})" if number != "1" else ""
+                failed = f" (last: {client.error})" if number != "1" else ""
                 self.notice(f"reconnecting to {address}: {detail}{failed}", "dim")
         elif change == "reconnected":
             self.state = "connected"
