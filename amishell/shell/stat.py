@@ -19,12 +19,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ..message import Message
 from ..textsafe import clean, json_dumps
 from .context import Context, ExitStatus
+from .jsonlines import iso_time
 from .livestate import LiveState
 
 if TYPE_CHECKING:
@@ -56,9 +56,8 @@ class Sample(NamedTuple):
     events_by_class: dict[str, float]
 
     def to_json(self) -> dict[str, object]:
-        stamp = datetime.fromtimestamp(self.time, UTC)
         return {
-            "time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
+            "time": iso_time(self.time),
             "channels": self.channels,
             "calls": self.calls,
             "events_per_s": self.events_per_s,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ..message import Message
+from .codes import DEVICE_STATES
 from .livestate import LiveState
 from .tables import natural_key
 
@@ -24,11 +25,6 @@ __all__ = ["VIEWS", "Row", "TopModel", "member_status"]
 
 VIEWS: Final = ("channels", "calls", "bridges", "queues", "endpoints")
 
-#: Queue member Status: the device state numbers in words.
-_MEMBER_STATUS: Final = {
-    "0": "unknown", "1": "not in use", "2": "in use", "3": "busy", "4": "invalid",
-    "5": "unavailable", "6": "ringing", "7": "ringing, in use", "8": "on hold",
-}
 #: Most events parsed in one refresh (the rest wait for the next one).
 _BATCH: Final = 50_000
 
@@ -44,8 +40,8 @@ _HEADERS: Final = {
 
 def member_status(code: str) -> str:
     """A queue member's Status in words (``2 in use``)."""
-    words = _MEMBER_STATUS.get(code)
-    return f"{code} {words}" if words else code
+    words = DEVICE_STATES.get(code)
+    return f"{code} {words.lower()}" if words else code
 
 
 class Row(NamedTuple):

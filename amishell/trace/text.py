@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from ..shell.jsonlines import iso_time
 from ..textsafe import clean, json_dumps
 from .calls import Call
 from .describe import describe, lane_of
@@ -20,12 +21,6 @@ def clock(when: float) -> str:
     """``HH:MM:SS.mmm`` in local time."""
     moment = datetime.datetime.fromtimestamp(when)
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
-def iso_time(when: float) -> str:
-    """ISO 8601 in UTC with milliseconds, as ``_received`` carries it."""
-    moment = datetime.datetime.fromtimestamp(when, datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def heading(call: Call) -> list[str]:
